@@ -1,0 +1,164 @@
+package frame
+
+import (
+	"bufio"
+	"errors"
+	"io"
+)
+
+// Source is a buffered byte stream read in place: Peek shows buffered
+// bytes without consuming them, Discard consumes them. *bufio.Reader
+// satisfies it; a gnet.Conn does through a two-line adapter whose Buffered
+// calls InboundBuffered.
+//
+// Peek(n) must either return n bytes or an error: a blocking source waits
+// for them (bufio.Reader), a non-blocking one fails at once (gnet returns
+// io.ErrShortBuffer). A source whose buffer can't hold n bytes returns
+// bufio.ErrBufferFull with what it has.
+type Source interface {
+	Peek(n int) ([]byte, error)
+	Discard(n int) (int, error)
+	Buffered() int
+}
+
+// Decoder reads frames of one Codec from a Source, in place: a frame that
+// fits the source's buffer is returned as a slice of that buffer, with no
+// copy. A frame larger than the source can buffer is assembled in the
+// Decoder's own buffer, which grows on demand up to the codec's MaxFrame
+// and is reused afterwards; that is the only allocation a Decoder makes.
+//
+// A Decoder is not safe for concurrent use; it belongs to one connection.
+type Decoder struct {
+	src     Source
+	codec   Codec
+	pending int    // bytes of the last frame still to discard from src
+	scanned int    // bytes of the partial frame already scanned for a delimiter
+	big     []byte // assembly buffer for frames the source can't hold
+	inBig   bool   // the last frame was assembled in big: its bytes are consumed already
+}
+
+// NewDecoder returns a Decoder reading frames of codec from src.
+func NewDecoder(src Source, codec Codec) *Decoder {
+	return &Decoder{src: src, codec: codec}
+}
+
+// Reset makes d read from src, dropping any state about the previous
+// source. It keeps the assembly buffer.
+func (d *Decoder) Reset(src Source) {
+	d.src, d.pending, d.scanned, d.big, d.inBig = src, 0, 0, d.big[:0], false
+}
+
+type resumer interface {
+	parseFrom(b []byte, from int) ([]byte, int, error)
+}
+
+func (d *Decoder) parse(b []byte) ([]byte, int, error) {
+	if r, ok := d.codec.(resumer); ok {
+		p, n, err := r.parseFrom(b, d.scanned)
+		if n == 0 && err == nil {
+			d.scanned = len(b)
+		}
+		return p, n, err
+	}
+	return d.codec.Parse(b)
+}
+
+// Next returns the next frame's payload. The payload aliases the source's
+// buffer (or the Decoder's): it is valid until the next call of Next,
+// Discard or Reset, and must not be kept or modified.
+//
+// Errors: a *ProtocolError for a wire violation (close the connection:
+// the stream can't be resynchronised); io.EOF at a clean end of stream;
+// io.ErrUnexpectedEOF when the stream ends inside a frame; any other error
+// from the source as it is. With a non-blocking source, io.ErrShortBuffer
+// means "no whole frame buffered yet": call Next again when more bytes
+// have arrived; nothing is lost.
+func (d *Decoder) Next() ([]byte, error) {
+	if err := d.Discard(); err != nil {
+		return nil, err
+	}
+	need := d.codec.Need(nil)
+	for {
+		n := max(need, d.src.Buffered())
+		b, err := d.src.Peek(n)
+		if len(b) > 0 {
+			p, m, perr := d.parse(b)
+			if perr != nil {
+				return nil, perr
+			}
+			if m > 0 {
+				d.pending, d.scanned = m, 0
+				return p, nil
+			}
+		}
+		if err != nil {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return d.assemble(b)
+			}
+			if err == io.EOF && len(b) > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		need = d.codec.Need(b)
+	}
+}
+
+// Discard consumes the frame Next returned last, if it has not been
+// consumed yet. Next calls it first; call it yourself to release the
+// source's buffer before waiting for more input.
+func (d *Decoder) Discard() error {
+	if d.pending == 0 {
+		return nil
+	}
+	n := d.pending
+	d.pending = 0
+	if d.inBig {
+		d.inBig, d.big = false, d.big[:0]
+		return nil
+	}
+	_, err := d.src.Discard(n)
+	return err
+}
+
+// assemble collects a frame longer than the source's buffer into d.big.
+// Each chunk is copied tentatively; only the bytes that belong to the
+// frame are discarded from the source, so nothing after the frame is lost.
+func (d *Decoder) assemble(b []byte) ([]byte, error) {
+	d.big = d.big[:0]
+	for {
+		prev := len(d.big)
+		limit := d.codec.MaxFrame() - prev
+		if len(b) > limit {
+			b = b[:limit+1] // one past the limit is enough to prove the frame too large
+		}
+		d.big = append(d.big, b...)
+		p, m, err := d.parse(d.big)
+		if err != nil {
+			d.big = d.big[:0]
+			return nil, err
+		}
+		if m > 0 {
+			if _, err := d.src.Discard(m - prev); err != nil {
+				d.big = d.big[:0]
+				return nil, err
+			}
+			d.big = d.big[:m]
+			d.pending, d.scanned, d.inBig = m, 0, true
+			return p, nil
+		}
+		if _, err := d.src.Discard(len(b)); err != nil {
+			d.big = d.big[:0]
+			return nil, err
+		}
+		var err2 error
+		b, err2 = d.src.Peek(max(1, d.src.Buffered()))
+		if len(b) == 0 && err2 != nil {
+			d.big = d.big[:0]
+			if err2 == io.EOF {
+				err2 = io.ErrUnexpectedEOF
+			}
+			return nil, err2
+		}
+	}
+}
