@@ -42,6 +42,9 @@ func NewCompressor(algo Compression, threshold int) (*Compressor, error) {
 		enc, err := zstd.NewWriter(nil,
 			zstd.WithEncoderConcurrency(1),
 			zstd.WithEncoderLevel(zstd.SpeedFastest),
+			// Single-segment frames declare their content size instead of
+			// a window, so a receiver's memory bound is the payload size.
+			zstd.WithSingleSegment(true),
 			zstd.WithZeroFrames(true))
 		if err != nil {
 			return nil, configErr("zstd encoder: " + err.Error())
@@ -172,8 +175,9 @@ func (d *Decompressor) Data(ev Event) ([]byte, error) {
 		if d.zdec == nil {
 			zd, err := zstd.NewReader(nil,
 				zstd.WithDecoderConcurrency(1),
-				zstd.WithDecoderMaxMemory(uint64(d.max)),
-				zstd.WithDecoderMaxWindow(uint64(min(max(d.max, zstd.MinWindowSize), zstd.MaxWindowSize))))
+				// zstd's smallest window is 1 KiB; the declared-length
+				// check above still holds results to the limit.
+				zstd.WithDecoderMaxMemory(uint64(max(d.max, zstd.MinWindowSize))))
 			if err != nil {
 				return nil, protoErr(CodeDecompress, "zstd: "+err.Error())
 			}

@@ -96,17 +96,23 @@ func (c *Delimiter) Need(b []byte) int { return len(b) + 1 }
 // Begin implements Codec; a delimited frame has no header.
 func (c *Delimiter) Begin(dst []byte) ([]byte, int) { return dst, len(dst) }
 
-// End implements Codec: it checks that the payload holds no delimiter and
-// fits MaxFrame, then appends the delimiter.
+// End implements Codec: it appends the delimiter after checking that the
+// frame fits MaxFrame and that the payload cannot be mistaken for a
+// shorter frame (it holds no delimiter, and no delimiter starts inside it
+// and ends in the appended one).
 func (c *Delimiter) End(dst []byte, mark int) ([]byte, error) {
 	p := dst[mark:]
 	if len(p)+len(c.delim) > c.max {
 		return dst[:mark], ErrFrameTooLarge
 	}
-	if bytes.Contains(p, c.delim) {
+	// The first delimiter in payload+delimiter must be the one appended:
+	// with a self-overlapping delimiter such as "\r\n\r\n", a payload
+	// ending in "\r\n" would otherwise decode shorter.
+	out := append(dst, c.delim...)
+	if bytes.Index(out[mark:], c.delim) != len(p) {
 		return dst[:mark], ErrDelimiterInPayload
 	}
-	return append(dst, c.delim...), nil
+	return out, nil
 }
 
 // Append implements Codec.

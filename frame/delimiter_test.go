@@ -252,3 +252,18 @@ func TestDecoderNonBlocking(t *testing.T) {
 		}
 	}
 }
+
+func TestDelimiterSelfOverlap(t *testing.T) {
+	c := MustDelimiter(DelimiterConfig{Delimiter: []byte("\r\n\r\n")})
+	// "x\r\n" + "\r\n\r\n" would decode as "x": refuse it.
+	if _, err := c.Append(nil, []byte("x\r\n")); !errors.Is(err, ErrDelimiterInPayload) {
+		t.Fatalf("overlapping tail: %v", err)
+	}
+	w, err := c.Append(nil, []byte("x\r\ny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, n, err := c.Parse(w); string(p) != "x\r\ny" || n != len(w) || err != nil {
+		t.Fatalf("%q %d %v", p, n, err)
+	}
+}
