@@ -1,0 +1,884 @@
+package frame
+
+// node-ipc JSON events.
+//
+// A node-ipc peer (the JavaScript library) sends one event as the UTF-8
+// bytes of JSON.stringify({type: T, data: D}) followed by the delimiter
+// "\f" (0x0C); emit(T) without data sends "data":{}. This file produces and
+// consumes the JSON bytes of one such frame, without the delimiter: the
+// Delimiter codec adds and strips the 0x0C. Because JSON.stringify escapes
+// every control character inside strings and 0x0C is not JSON whitespace,
+// a valid frame never contains 0x0C.
+//
+// Wire format (one frame, before the delimiter):
+//
+//	{"type":<JSON string>,"data":<JSON value>}
+//
+// Encoding is byte-identical to JSON.stringify for the same type string and
+// data bytes. Decoding accepts any RFC 8259 JSON text whose top-level value
+// is an object with a string member "type", in the manner of node-ipc's
+// "guarded" parser profile (entities/EventParser.js).
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+// DefaultMaxTypeLen is the longest event type, in bytes of UTF-8, that a
+// JSONParser accepts when JSONOptions.MaxTypeLen is zero. It equals the
+// binary envelope's limit, so every accepted JSON event can be re-framed in
+// the binary envelope. (node-ipc's guarded profile defaults to 256 UTF-16
+// code units; see JSONOptions.)
+const DefaultMaxTypeLen = 255
+
+// DefaultMaxJSONDepth is the nesting limit for arrays and objects inside a
+// member value of the envelope when JSONOptions.MaxDepth is zero.
+const DefaultMaxJSONDepth = 128
+
+// ReservedLifecycle lists the event names that node-ipc publishes locally
+// for connection lifecycle and raw data, and that its guarded parser
+// therefore refuses from the wire unless allowReservedEvents is set. It is
+// the set reservedEventTypes of node-ipc's entities/EventParser.js; where
+// each name is published (dao/socketServer.js, dao/client.js):
+//
+//   - "start": the server started listening (Server.onStart).
+//   - "connect": a socket was accepted (Server.addSocket), a UDP server bound,
+//     or a client connected (Client.connected).
+//   - "disconnect": a client lost its connection (Client.closed).
+//   - "destroy": a client gave up reconnecting (Client.closed).
+//   - "close": an accepted socket closed (Server.addSocket).
+//   - "socket.disconnected": the server removed a closed socket
+//     (Server.removeSocket).
+//   - "error": socket, server or protocol errors (both sides).
+//   - "data": a raw-buffer chunk (receiveRaw on both sides).
+//
+// Pass it as JSONOptions.Reserved to refuse these from the wire. The slice
+// is shared: do not modify it; append to a copy instead.
+var ReservedLifecycle = []string{
+	"start",
+	"connect",
+	"disconnect",
+	"destroy",
+	"close",
+	"socket.disconnected",
+	"error",
+	"data",
+}
+
+// ObjectPrototypeNames lists the property names of JavaScript's
+// Object.prototype (Node 20). node-ipc's guarded parser refuses them as event
+// types ("not safe for the active event dispatcher") because its dispatcher
+// looks handlers up in a plain object. They are harmless to Go, but a Go
+// process that relays events to node-ipc peers may add them to
+// JSONOptions.Reserved. The slice is shared: do not modify it.
+var ObjectPrototypeNames = []string{
+	"constructor",
+	"__defineGetter__",
+	"__defineSetter__",
+	"hasOwnProperty",
+	"__lookupGetter__",
+	"__lookupSetter__",
+	"isPrototypeOf",
+	"propertyIsEnumerable",
+	"toString",
+	"valueOf",
+	"__proto__",
+	"toLocaleString",
+}
+
+// AppendJSONEvent appends the JSON bytes of one node-ipc event, exactly what
+// JSON.stringify({type: typ, data: D}) produces in JavaScript, and returns
+// the extended slice:
+//
+//	{"type":<typ>,"data":<data>}
+//
+// The type is escaped by AppendJSONString. data must be one valid JSON value
+// (for example from json.Marshal or a Data field received earlier); it is
+// copied verbatim and not checked. nil or empty data means no data and is
+// written as {} (node-ipc's emit(type) without data). The delimiter is not
+// appended.
+//
+// AppendJSONEvent allocates only when dst lacks capacity, growing it at most
+// once. It is safe for concurrent use by multiple goroutines as long as
+// they pass distinct dst slices; dst and data must not overlap.
+func AppendJSONEvent(dst []byte, typ string, data []byte) []byte {
+	if len(data) == 0 {
+		data = jsonEmptyObject
+	}
+	dst = slices.Grow(dst, len(`{"type":"","data":}`)+len(typ)+len(data)+8)
+	dst = append(dst, `{"type":`...)
+	dst = AppendJSONString(dst, typ)
+	dst = append(dst, `,"data":`...)
+	dst = append(dst, data...)
+	return append(dst, '}')
+}
+
+var jsonEmptyObject = []byte("{}")
+
+// jsonHex is lower-case, as JSON.stringify writes \u001f.
+const jsonHex = "0123456789abcdef"
+
+// jsonPlain[c] is true for the ASCII bytes that JSON.stringify copies into
+// a string unchanged: 0x20..0x7f except '"' and '\\'. Bytes >= 0x80 are
+// false: they go through UTF-8 validation.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// AppendJSONString appends s as a quoted JSON string, byte-identical to
+// JavaScript's JSON.stringify(s) for every valid UTF-8 s, and returns the
+// extended slice:
+//
+//   - '"' and '\\' become \" and \\;
+//   - \b \f \n \r \t become those two-character escapes;
+//   - other bytes below 0x20 become \u00XX with lower-case hex;
+//   - 0x7f and all non-ASCII characters, including U+2028 and U+2029, are
+//     copied raw (unlike encoding/json, which escapes U+2028 and U+2029);
+//   - '<', '>' and '&' are not escaped (no HTML escaping);
+//   - '/' is not escaped.
+//
+// A Go string may hold invalid UTF-8, which a JavaScript string cannot:
+// each byte that is not part of a valid UTF-8 sequence is replaced by
+// U+FFFD (the bytes EF BF BD), as encoding/json does. This matches what a
+// Node.js peer gets from Buffer.toString('utf8') for a single bad byte, but
+// Node replaces a truncated multi-byte sequence by one U+FFFD where this
+// function writes one per byte.
+//
+// AppendJSONString allocates only when dst lacks capacity. It is safe for
+// concurrent use with distinct dst slices.
+func AppendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if jsonPlain[c] {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || size != 1 {
+				i += size
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"':
+			dst = append(dst, '\\', '"')
+		case '\\':
+			dst = append(dst, '\\', '\\')
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', jsonHex[c>>4], jsonHex[c&0xf])
+		}
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// AppendJSONEventValue appends a node-ipc event like AppendJSONEvent, with
+// data produced by encoding/json from v (HTML escaping off). It is the
+// convenience path: it allocates, and it is not meant for the hot path.
+// An untyped nil v is written as {} (node-ipc's emit(type) without data);
+// a typed nil such as a nil pointer is written as null.
+//
+// The bytes equal JSON.stringify of the same JavaScript value except where
+// encoding/json and JavaScript disagree:
+//
+//   - U+2028 and U+2029, which encoding/json escapes, are written raw as
+//     JSON.stringify does;
+//   - map keys are sorted (JavaScript keeps insertion order); struct fields
+//     keep declaration order;
+//   - negative zero is written -0 (JSON.stringify writes 0);
+//   - NaN and ±Inf are an error (JSON.stringify writes null);
+//   - other floats use encoding/json's shortest form, which matches
+//     JavaScript's Number#toString in the cases checked (1e+21, 1e-7,
+//     5e-324), and integers are written exactly even beyond 2^53, where a
+//     JavaScript peer loses precision when it parses them;
+//   - []byte is written as a base64 string, nil slices and maps as null;
+//   - invalid UTF-8 in strings becomes U+FFFD per byte.
+//
+// On error dst is returned unchanged (same length) with the error from
+// encoding/json wrapped. Safe for concurrent use with distinct dst slices.
+func AppendJSONEventValue(dst []byte, typ string, v any) ([]byte, error) {
+	if v == nil {
+		return AppendJSONEvent(dst, typ, nil), nil
+	}
+	orig := len(dst)
+	dst = append(dst, `{"type":`...)
+	dst = AppendJSONString(dst, typ)
+	dst = append(dst, `,"data":`...)
+	w := jsonSliceWriter{b: dst}
+	enc := json.NewEncoder(&w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return w.b[:orig], fmt.Errorf("frame: encode JSON event data: %w", err)
+	}
+	start := len(dst)
+	out := w.b
+	if n := len(out); n > start && out[n-1] == '\n' {
+		out = out[:n-1]
+	}
+	out = out[:start+jsonUnescapeLineSeps(out[start:])]
+	return append(out, '}'), nil
+}
+
+// jsonSliceWriter appends to a byte slice; json.Encoder writes one value
+// per Encode call.
+type jsonSliceWriter struct{ b []byte }
+
+func (w *jsonSliceWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+// jsonUnescapeLineSeps rewrites the escapes \u2028 and \u2029 in the valid
+// JSON text b as the raw characters, in place, and returns the new length.
+// It steps over every escape sequence whole, so an escaped backslash
+// followed by "u2028" is left alone.
+func jsonUnescapeLineSeps(b []byte) int {
+	i := bytes.IndexByte(b, '\\')
+	if i < 0 {
+		return len(b)
+	}
+	w := i
+	for i < len(b) {
+		c := b[i]
+		if c != '\\' {
+			b[w] = c
+			w++
+			i++
+			continue
+		}
+		if i+5 < len(b) && b[i+1] == 'u' && b[i+2] == '2' && b[i+3] == '0' && b[i+4] == '2' && (b[i+5] == '8' || b[i+5] == '9') {
+			// U+2028 is E2 80 A8, U+2029 is E2 80 A9.
+			b[w], b[w+1], b[w+2] = 0xe2, 0x80, 0xa8+(b[i+5]-'8')
+			w += 3
+			i += 6
+			continue
+		}
+		// Any other escape: copy the backslash and the byte after it, so
+		// "\\" is never mistaken for the start of an escape.
+		b[w] = c
+		w++
+		i++
+		if i < len(b) {
+			b[w] = b[i]
+			w++
+			i++
+		}
+	}
+	return w
+}
+
+// JSONOptions validate incoming events in the manner of node-ipc's guarded
+// parser profile. The zero value accepts any non-empty string type of at
+// most DefaultMaxTypeLen bytes, reserves no names, and limits nesting to
+// DefaultMaxJSONDepth. To refuse node-ipc's lifecycle names, as the guarded
+// profile does by default, set Reserved to ReservedLifecycle.
+//
+// Options are read by every Parse call: do not change them while a Parse
+// is running, and share a JSONOptions between goroutines only read-only.
+type JSONOptions struct {
+	// MaxTypeLen is the longest accepted type, in bytes of UTF-8 after
+	// unescaping; longer types are refused with ErrNameTooLong. Zero or
+	// negative means DefaultMaxTypeLen. node-ipc's maxEventNameLength
+	// counts UTF-16 code units instead (default 256), so types with
+	// non-ASCII characters count longer here.
+	MaxTypeLen int
+	// AllowEmptyType accepts "" as a type. By default an empty type is
+	// refused with ErrBadType, as node-ipc's guarded profile does.
+	AllowEmptyType bool
+	// Reserved lists types refused with ErrReservedType, compared byte for
+	// byte after unescaping; ReservedLifecycle is the node-ipc set.
+	Reserved []string
+	// MaxDepth limits the nesting of arrays and objects inside each member
+	// value of the envelope ("data":{} has depth 1, "data":[[1]] depth 2);
+	// deeper frames are refused with ErrBadJSON. Zero or negative means
+	// DefaultMaxJSONDepth. A frame whose top-level value is not an object
+	// may nest MaxDepth+1 deep before it is reported as ErrNotEnvelope.
+	MaxDepth int
+}
+
+// JSONEvent is one node-ipc event found by JSONParser.Parse. Both fields
+// alias memory that the caller or the parser reuses; copy them to keep them.
+type JSONEvent struct {
+	// Type is the unescaped event type, valid UTF-8. It aliases the input
+	// frame when the type has no escapes, else the parser's scratch buffer;
+	// it is valid until the next Parse on the same parser and until the
+	// input is reused, whichever comes first.
+	Type []byte
+	// Data is the raw JSON value of the "data" member exactly as received
+	// (escapes kept, surrounding whitespace trimmed), aliasing the input
+	// frame, or nil when the frame has no "data" member. A JSON null is
+	// the 4 bytes "null", not nil.
+	Data []byte
+}
+
+// JSONParser validates node-ipc JSON frames and finds the event in them in
+// one pass without allocating (after the first call that unescapes a type,
+// which sizes the scratch buffer once).
+//
+// The zero value is ready to use with default options. A JSONParser is not
+// safe for concurrent use: use one per connection or goroutine.
+type JSONParser struct {
+	// Options apply to every Parse; see JSONOptions.
+	Options JSONOptions
+
+	scratch []byte    // unescaped type when it has escapes
+	inline  [4]uint64 // container-kind bits for depth <= 256
+	deep    []uint64  // container-kind bits when MaxDepth > 256
+}
+
+// jsonTop holds what the top-level member scan found.
+type jsonTop struct {
+	typeStart, typeEnd int  // the last "type" string value, inside the quotes
+	typeEsc            bool // it has escapes
+	typeOK             bool // the last "type" member is a string
+	dataStart, dataEnd int  // the last "data" value; dataStart < 0 if absent
+}
+
+// Parse validates frame, the bytes of one frame without its delimiter, and
+// returns the event in it. frame must be one RFC 8259 JSON text, with
+// optional JSON whitespace around it; its top-level value must be an object
+// with a member "type" whose value is a string. When a key appears more than
+// once the last member counts, as with JSON.parse; keys are compared after
+// unescaping, so "t\u0079pe" is "type". Members other than "type" and "data"
+// are validated and ignored, as node-ipc ignores them.
+//
+// Parse is stricter than node-ipc in two places, both documented as
+// deviations: invalid UTF-8 anywhere in the frame is ErrBadJSON (a Node.js
+// peer can only send valid UTF-8; Node decodes bad bytes to U+FFFD before
+// JSON.parse), and an escaped lone surrogate in the type (\ud800) becomes
+// U+FFFD instead of being kept as a JavaScript string would.
+//
+// Every error is a *ProtocolError wrapping ErrBadJSON (not JSON, nesting
+// deeper than MaxDepth), ErrNotEnvelope (valid JSON without a string
+// "type"), ErrNameTooLong, ErrBadType (empty type) or ErrReservedType, in
+// that order of precedence. Details give offsets, never payload bytes.
+// frame is never modified. See JSONEvent for the lifetime of the result.
+func (p *JSONParser) Parse(frame []byte) (JSONEvent, error) {
+	maxDepth := p.Options.MaxDepth
+	if maxDepth <= 0 {
+		maxDepth = DefaultMaxJSONDepth
+	}
+	b := frame
+	i := jsonSkipWS(b, 0)
+	if i >= len(b) {
+		return JSONEvent{}, protoErr(CodeBadJSON, "empty frame")
+	}
+	if b[i] != '{' {
+		end, err := p.scanValue(b, i, maxDepth+1)
+		if err != nil {
+			return JSONEvent{}, err
+		}
+		if end = jsonSkipWS(b, end); end != len(b) {
+			return JSONEvent{}, jsonSyntaxErr(b, end)
+		}
+		return JSONEvent{}, protoErr(CodeNotEnvelope, "top-level value is not an object")
+	}
+	top, err := p.scanTop(b, i, maxDepth)
+	if err != nil {
+		return JSONEvent{}, err
+	}
+	if !top.typeOK {
+		return JSONEvent{}, protoErr(CodeNotEnvelope, `no string member "type"`)
+	}
+	maxType := p.Options.MaxTypeLen
+	if maxType <= 0 {
+		maxType = DefaultMaxTypeLen
+	}
+	var typ []byte
+	raw := b[top.typeStart:top.typeEnd]
+	if !top.typeEsc {
+		if len(raw) > maxType {
+			return JSONEvent{}, protoErr(CodeNameTooLong, "type is "+strconv.Itoa(len(raw))+" bytes, limit "+strconv.Itoa(maxType))
+		}
+		typ = raw
+	} else {
+		if cap(p.scratch) < maxType+utf8.UTFMax {
+			p.scratch = make([]byte, 0, maxType+utf8.UTFMax)
+		}
+		var ok bool
+		typ, ok = jsonUnescape(p.scratch[:0], raw, maxType)
+		if !ok {
+			return JSONEvent{}, protoErr(CodeNameTooLong, "type exceeds "+strconv.Itoa(maxType)+" bytes")
+		}
+		p.scratch = typ[:0]
+	}
+	if len(typ) == 0 && !p.Options.AllowEmptyType {
+		return JSONEvent{}, protoErr(CodeBadType, "empty type")
+	}
+	for _, r := range p.Options.Reserved {
+		if string(typ) == r {
+			return JSONEvent{}, protoErr(CodeReservedType, "type is a reserved lifecycle name")
+		}
+	}
+	ev := JSONEvent{Type: typ}
+	if top.dataStart >= 0 {
+		ev.Data = b[top.dataStart:top.dataEnd:top.dataEnd]
+	}
+	return ev, nil
+}
+
+// scanTop scans the top-level object starting at b[i] == '{' and the
+// whitespace after it up to the end of b.
+func (p *JSONParser) scanTop(b []byte, i, maxDepth int) (jsonTop, error) {
+	top := jsonTop{dataStart: -1}
+	i = jsonSkipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		i++
+	} else {
+		for {
+			if i >= len(b) || b[i] != '"' {
+				return top, jsonSyntaxErr(b, i)
+			}
+			keyStart := i + 1
+			end, esc, err := jsonScanString(b, i)
+			if err != nil {
+				return top, err
+			}
+			key := b[keyStart : end-1]
+			i = jsonSkipWS(b, end)
+			if i >= len(b) || b[i] != ':' {
+				return top, jsonSyntaxErr(b, i)
+			}
+			i = jsonSkipWS(b, i+1)
+			if i >= len(b) {
+				return top, jsonSyntaxErr(b, i)
+			}
+			vStart := i
+			isType := jsonKeyIs(key, esc, "type")
+			valEsc := false
+			if isType && b[i] == '"' {
+				end, valEsc, err = jsonScanString(b, i)
+			} else {
+				end, err = p.scanValue(b, i, maxDepth)
+			}
+			if err != nil {
+				return top, err
+			}
+			switch {
+			case isType:
+				top.typeOK = b[vStart] == '"'
+				top.typeStart, top.typeEnd, top.typeEsc = vStart+1, end-1, valEsc
+			case jsonKeyIs(key, esc, "data"):
+				top.dataStart, top.dataEnd = vStart, end
+			}
+			i = jsonSkipWS(b, end)
+			if i < len(b) && b[i] == ',' {
+				i = jsonSkipWS(b, i+1)
+				continue
+			}
+			if i < len(b) && b[i] == '}' {
+				i++
+				break
+			}
+			return top, jsonSyntaxErr(b, i)
+		}
+	}
+	if i = jsonSkipWS(b, i); i != len(b) {
+		return top, jsonSyntaxErr(b, i)
+	}
+	return top, nil
+}
+
+// scanValue validates the JSON value starting at b[i] (not whitespace) and
+// returns the offset just past it. Arrays and objects may nest at most
+// maxDepth deep. It does not recurse: the kind of each open container is
+// one bit in p.inline or p.deep.
+func (p *JSONParser) scanValue(b []byte, i, maxDepth int) (int, error) {
+	stack := p.inline[:]
+	if maxDepth > len(p.inline)*64 {
+		if need := (maxDepth + 63) / 64; len(p.deep) < need {
+			p.deep = make([]uint64, need)
+		}
+		stack = p.deep
+	}
+	depth := 0
+	for {
+		// A value is expected at b[i].
+		if i >= len(b) {
+			return i, jsonSyntaxErr(b, i)
+		}
+		switch c := b[i]; {
+		case c == '{' || c == '[':
+			if depth >= maxDepth {
+				return i, protoErr(CodeBadJSON, "nesting deeper than "+strconv.Itoa(maxDepth)+" at offset "+strconv.Itoa(i))
+			}
+			w, bit := depth>>6, uint64(1)<<(depth&63)
+			depth++
+			i = jsonSkipWS(b, i+1)
+			if c == '[' {
+				stack[w] &^= bit
+				if i < len(b) && b[i] == ']' {
+					depth--
+					i++
+					break
+				}
+				continue
+			}
+			stack[w] |= bit
+			if i < len(b) && b[i] == '}' {
+				depth--
+				i++
+				break
+			}
+			var err error
+			if i, err = jsonScanKey(b, i); err != nil {
+				return i, err
+			}
+			continue
+		case c == '"':
+			end, _, err := jsonScanString(b, i)
+			if err != nil {
+				return end, err
+			}
+			i = end
+		case c == '-' || c-'0' <= 9:
+			end, ok := jsonScanNumber(b, i)
+			if !ok {
+				return end, protoErr(CodeBadJSON, "invalid number at offset "+strconv.Itoa(i))
+			}
+			i = end
+		case c == 't':
+			if !bytes.HasPrefix(b[i:], []byte("true")) {
+				return i, jsonSyntaxErr(b, i)
+			}
+			i += 4
+		case c == 'f':
+			if !bytes.HasPrefix(b[i:], []byte("false")) {
+				return i, jsonSyntaxErr(b, i)
+			}
+			i += 5
+		case c == 'n':
+			if !bytes.HasPrefix(b[i:], []byte("null")) {
+				return i, jsonSyntaxErr(b, i)
+			}
+			i += 4
+		default:
+			return i, jsonSyntaxErr(b, i)
+		}
+		// A value ended just before b[i]: close containers until one
+		// continues with ',' or the outermost value is done.
+		for {
+			if depth == 0 {
+				return i, nil
+			}
+			i = jsonSkipWS(b, i)
+			if i >= len(b) {
+				return i, jsonSyntaxErr(b, i)
+			}
+			d := depth - 1
+			isObj := stack[d>>6]&(uint64(1)<<(d&63)) != 0
+			c := b[i]
+			if c == ',' {
+				i = jsonSkipWS(b, i+1)
+				if isObj {
+					var err error
+					if i, err = jsonScanKey(b, i); err != nil {
+						return i, err
+					}
+				}
+				break
+			}
+			if (isObj && c == '}') || (!isObj && c == ']') {
+				depth--
+				i++
+				continue
+			}
+			return i, jsonSyntaxErr(b, i)
+		}
+	}
+}
+
+// jsonScanKey scans `"key" :` and the whitespace after the colon, starting
+// at b[i], and returns the offset of the member value.
+func jsonScanKey(b []byte, i int) (int, error) {
+	if i >= len(b) || b[i] != '"' {
+		return i, jsonSyntaxErr(b, i)
+	}
+	end, _, err := jsonScanString(b, i)
+	if err != nil {
+		return end, err
+	}
+	i = jsonSkipWS(b, end)
+	if i >= len(b) || b[i] != ':' {
+		return i, jsonSyntaxErr(b, i)
+	}
+	return jsonSkipWS(b, i+1), nil
+}
+
+func jsonSyntaxErr(b []byte, i int) error {
+	if i >= len(b) {
+		return protoErr(CodeBadJSON, "unexpected end of frame")
+	}
+	return protoErr(CodeBadJSON, "unexpected byte at offset "+strconv.Itoa(i))
+}
+
+// jsonSkipWS returns the offset of the first byte at or after i that is not
+// JSON whitespace (space, tab, LF, CR).
+func jsonSkipWS(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// jsonScanString validates the string starting at b[i] == '"' and returns
+// the offset just past its closing quote and whether it holds escapes.
+// Raw control characters, bad escapes and invalid UTF-8 are errors.
+func jsonScanString(b []byte, i int) (end int, esc bool, err error) {
+	i++
+	for {
+		// Fast path: eight plain bytes at a time.
+		for i+8 <= len(b) && jsonPlain[b[i]] && jsonPlain[b[i+1]] && jsonPlain[b[i+2]] && jsonPlain[b[i+3]] &&
+			jsonPlain[b[i+4]] && jsonPlain[b[i+5]] && jsonPlain[b[i+6]] && jsonPlain[b[i+7]] {
+			i += 8
+		}
+		if i >= len(b) {
+			return i, esc, protoErr(CodeBadJSON, "unterminated string")
+		}
+		c := b[i]
+		switch {
+		case jsonPlain[c]:
+			i++
+		case c == '"':
+			return i + 1, esc, nil
+		case c == '\\':
+			esc = true
+			if i+1 >= len(b) {
+				return i, esc, protoErr(CodeBadJSON, "unterminated string")
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || jsonHex4(b[i+2:i+6]) < 0 {
+					return i, esc, protoErr(CodeBadJSON, "invalid \\u escape at offset "+strconv.Itoa(i))
+				}
+				i += 6
+			default:
+				return i, esc, protoErr(CodeBadJSON, "invalid escape at offset "+strconv.Itoa(i))
+			}
+		case c < 0x20:
+			return i, esc, protoErr(CodeBadJSON, "control character in string at offset "+strconv.Itoa(i))
+		default: // c >= 0x80
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				return i, esc, protoErr(CodeBadJSON, "invalid UTF-8 at offset "+strconv.Itoa(i))
+			}
+			i += size
+		}
+	}
+}
+
+// jsonHex4 decodes four hex digits, or returns -1.
+func jsonHex4(h []byte) rune {
+	var r rune
+	for _, c := range h[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// jsonScanNumber scans the number starting at b[i] per RFC 8259:
+// -? (0 | [1-9][0-9]*) (\.[0-9]+)? ([eE][+-]?[0-9]+)?
+func jsonScanNumber(b []byte, i int) (int, bool) {
+	if b[i] == '-' {
+		i++
+	}
+	if i >= len(b) {
+		return i, false
+	}
+	switch {
+	case b[i] == '0':
+		i++
+	case b[i] >= '1' && b[i] <= '9':
+		i = jsonDigits(b, i+1)
+	default:
+		return i, false
+	}
+	if i < len(b) && b[i] == '.' {
+		j := jsonDigits(b, i+1)
+		if j == i+1 {
+			return j, false
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := jsonDigits(b, i)
+		if j == i {
+			return j, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+func jsonDigits(b []byte, i int) int {
+	for i < len(b) && b[i]-'0' <= 9 {
+		i++
+	}
+	return i
+}
+
+// jsonKeyIs reports whether the raw key (between the quotes, already
+// validated) unescapes to lit, an ASCII string of at most 8 bytes.
+func jsonKeyIs(key []byte, esc bool, lit string) bool {
+	if !esc {
+		return string(key) == lit
+	}
+	if len(key) > 6*len(lit) {
+		return false
+	}
+	var buf [8 + utf8.UTFMax]byte
+	out, ok := jsonUnescape(buf[:0], key, len(lit))
+	return ok && string(out) == lit
+}
+
+// jsonUnescape appends the unescaped form of raw, the validated bytes
+// between the quotes of a JSON string, to dst. It stops and returns false
+// as soon as more than maxLen bytes have been written beyond len(dst),
+// writing at most maxLen+utf8.UTFMax of them. Escaped surrogate pairs become
+// one character; a lone surrogate becomes U+FFFD.
+func jsonUnescape(dst, raw []byte, maxLen int) ([]byte, bool) {
+	base := len(dst)
+	for i := 0; i < len(raw); {
+		if len(dst)-base > maxLen {
+			return dst, false
+		}
+		// Copy a run of plain bytes, never more than one byte past maxLen.
+		j, limit := i, i+maxLen+1-(len(dst)-base)
+		for j < len(raw) && j < limit && raw[j] != '\\' {
+			j++
+		}
+		if j > i {
+			dst = append(dst, raw[i:j]...)
+			i = j
+			continue
+		}
+		// raw[i] == '\\'; validated, so the escape is complete.
+		var r rune
+		switch raw[i+1] {
+		case 'b':
+			r = '\b'
+		case 'f':
+			r = '\f'
+		case 'n':
+			r = '\n'
+		case 'r':
+			r = '\r'
+		case 't':
+			r = '\t'
+		case 'u':
+			r = jsonHex4(raw[i+2:])
+			i += 4
+			if utf8.RuneLen(r) < 0 { // a surrogate
+				r2 := rune(-1)
+				if r < 0xdc00 && i+8 <= len(raw) && raw[i+2] == '\\' && raw[i+3] == 'u' {
+					r2 = jsonHex4(raw[i+4:])
+				}
+				if r2 >= 0xdc00 && r2 <= 0xdfff {
+					r = 0x10000 + (r-0xd800)<<10 + (r2 - 0xdc00)
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+		default: // '"', '\\', '/'
+			r = rune(raw[i+1])
+		}
+		i += 2
+		dst = utf8.AppendRune(dst, r)
+	}
+	if len(dst)-base > maxLen {
+		return dst, false
+	}
+	return dst, true
+}
+
+// UnescapeJSONString appends the value of the JSON string token raw
+// (including its quotes, surrounding JSON whitespace allowed, for example a
+// JSONEvent.Data holding a string) to dst and returns the extended slice.
+// Escaped surrogate pairs become one character and lone surrogates U+FFFD.
+// A raw that is not exactly one valid JSON string, or that holds invalid
+// UTF-8, is a *ProtocolError wrapping ErrBadJSON, and dst is returned
+// unchanged. It allocates only when dst lacks capacity; safe for concurrent
+// use with distinct dst slices.
+func UnescapeJSONString(dst, raw []byte) ([]byte, error) {
+	i := jsonSkipWS(raw, 0)
+	if i >= len(raw) || raw[i] != '"' {
+		return dst, jsonSyntaxErr(raw, i)
+	}
+	end, _, err := jsonScanString(raw, i)
+	if err != nil {
+		return dst, err
+	}
+	if e := jsonSkipWS(raw, end); e != len(raw) {
+		return dst, jsonSyntaxErr(raw, e)
+	}
+	out, _ := jsonUnescape(dst, raw[i+1:end-1], len(raw))
+	return out, nil
+}
+
+// DecodeData unmarshals e.Data into v with encoding/json, numbers as
+// json.Number (UseNumber) so that integers beyond 2^53 and -0 keep their
+// digits. It allocates and is meant for convenience, not the hot path. When
+// the frame had no "data" member (e.Data is nil) v is left untouched and
+// DecodeData returns nil, as a node-ipc handler then gets undefined. Errors
+// come from encoding/json. e.Data is not retained after the call.
+func (e JSONEvent) DecodeData(v any) error {
+	if e.Data == nil {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(e.Data))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("frame: decode JSON event data: %w", err)
+	}
+	return nil
+}
