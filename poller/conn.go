@@ -1,0 +1,288 @@
+package poller
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/seed-fc4a2f4b/goipc/frame"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultRingSize       = 64 << 10
+	DefaultMaxPending     = 16 << 20
+	DefaultBlockTimeout   = 5 * time.Second
+	DefaultPartialTimeout = 30 * time.Second
+	DefaultCloseTimeout   = 5 * time.Second
+	DefaultReadBuffer     = 64 << 10
+)
+
+// Config is a connection's configuration, shared by the connections of
+// one server or client. The zero value works with the default codec.
+type Config struct {
+	// Codec frames the stream; nil means the default length-field codec.
+	Codec frame.Codec
+	// RingSize is the capacity of the outbound ring, allocated on first
+	// write; frames are encoded straight into it. Default 64 KiB.
+	RingSize int
+	// MaxPending bounds the bytes queued for one connection and not yet
+	// taken by the socket (ring plus overflow). Default 16 MiB; it must be
+	// at least the codec's MaxFrame.
+	MaxPending int
+	// Policy applies when a write would exceed MaxPending.
+	Policy Policy
+	// BlockTimeout bounds the wait of PolicyBlock. Default 5 s.
+	BlockTimeout time.Duration
+	// PartialTimeout closes a connection whose incomplete frame has made
+	// no progress for this long (a stalled or slowloris peer). Default
+	// 30 s; negative disables it.
+	PartialTimeout time.Duration
+	// CloseTimeout bounds how long a graceful Close waits for pending
+	// bytes to reach the socket. Default 5 s.
+	CloseTimeout time.Duration
+	// ReadBuffer is the read buffer of goroutine-driven connections.
+	// Default 64 KiB.
+	ReadBuffer int
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Codec == nil {
+		c.Codec = frame.MustLengthField(frame.LengthFieldConfig{})
+	}
+	if c.RingSize <= 0 {
+		c.RingSize = DefaultRingSize
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = DefaultMaxPending
+	}
+	if c.MaxPending < c.Codec.MaxFrame() && c.MaxPending < 1<<30 {
+		return c, errors.Join(ErrInvalidConfig, errors.New("MaxPending is below the codec's MaxFrame"))
+	}
+	if c.BlockTimeout <= 0 {
+		c.BlockTimeout = DefaultBlockTimeout
+	}
+	if c.PartialTimeout == 0 {
+		c.PartialTimeout = DefaultPartialTimeout
+	}
+	if c.CloseTimeout <= 0 {
+		c.CloseTimeout = DefaultCloseTimeout
+	}
+	if c.ReadBuffer <= 0 {
+		c.ReadBuffer = DefaultReadBuffer
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// Handler receives a connection's events. For connections driven by an
+// event loop the methods run on the loop: they must not block. Payloads
+// alias the receive buffer and are valid only during OnFrame.
+type Handler interface {
+	// OnOpen runs once, before any OnFrame.
+	OnOpen(c *Conn)
+	// OnFrame receives one frame's payload. A non-nil error closes the
+	// connection with that error.
+	OnFrame(c *Conn, payload []byte) error
+	// OnClose runs once, after the last OnFrame. err is nil for a clean
+	// close by either side, else why it closed.
+	OnClose(c *Conn, err error)
+}
+
+// transport is what an implementation (event loop or goroutines) provides
+// a Conn.
+type transport interface {
+	// wake asks the flusher to write pending bytes. Called from any
+	// goroutine, at most once per batch (the Conn coalesces).
+	wake()
+	// shutdown closes the socket now; pending bytes are dropped.
+	shutdown()
+	// onLoop reports whether the caller may be the goroutine that flushes
+	// this connection, in which case a write must never block.
+	onLoop() bool
+	// fd returns the socket's descriptor for option and credential
+	// queries, or -1.
+	fd() int
+}
+
+const (
+	stateOpen int32 = iota
+	stateClosing
+	stateClosed
+)
+
+// Conn is one connection: its codec, its outbound queue and its state. All
+// methods are safe for concurrent use unless stated otherwise.
+type Conn struct {
+	cfg    *Config
+	out    outbound
+	tr     transport
+	local  net.Addr
+	remote net.Addr
+
+	wakeFlag     atomic.Bool  // a flush is already requested or under way
+	state        atomic.Int32 // stateOpen, stateClosing, stateClosed
+	partialSince atomic.Int64 // unix nanos when an incomplete frame was first seen; 0 if none
+	closeOnce    sync.Once
+	closeErr     error
+	done         chan struct{} // closed when the connection is fully closed
+
+	// Value is for the owner of the connection (the goipc facade) to hang
+	// its per-connection state on. Set it in OnOpen; it is not synchronised.
+	Value any
+}
+
+func newConn(cfg *Config, tr transport, local, remote net.Addr) *Conn {
+	c := &Conn{cfg: cfg, tr: tr, local: local, remote: remote, done: make(chan struct{})}
+	c.out.init(cfg.RingSize, cfg.MaxPending, cfg.Policy, cfg.BlockTimeout)
+	return c
+}
+
+// Codec returns the connection's codec.
+func (c *Conn) Codec() frame.Codec { return c.cfg.Codec }
+
+// LocalAddr returns the local address.
+func (c *Conn) LocalAddr() net.Addr { return c.local }
+
+// RemoteAddr returns the peer's address (empty for most Unix socket peers).
+func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+
+// Fd returns the socket's file descriptor for read-only queries such as
+// peer credentials, or -1. Do not read, write or close it.
+func (c *Conn) Fd() int { return c.tr.fd() }
+
+// Pending returns the outbound bytes queued and not yet handed to the
+// socket.
+func (c *Conn) Pending() int { return int(c.out.pending.Load()) }
+
+// Done is closed once the connection is closed.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err returns why the connection closed, after Done is closed.
+func (c *Conn) Err() error {
+	select {
+	case <-c.done:
+		return c.closeErr
+	default:
+		return nil
+	}
+}
+
+// Begin starts a frame of at most n bytes: it returns a zero-length slice
+// with capacity for n bytes, inside the outbound ring when possible. The
+// caller appends exactly one encoded frame (typically codec.Begin, an
+// envelope, codec.End) and passes the result to Commit, or calls Abort.
+// Between Begin and Commit/Abort the connection's write lock is held: do
+// nothing else there, and in particular don't write to this connection.
+//
+// If the queue is full, Begin applies the Policy and may return
+// ErrBackpressure; on a closed connection it returns ErrClosed.
+func (c *Conn) Begin(n int) ([]byte, error) {
+	if c.state.Load() != stateOpen {
+		return nil, ErrClosed
+	}
+	b, err := c.out.begin(n, c.tr.onLoop())
+	if err == ErrBackpressure && c.cfg.Policy == PolicyClose {
+		c.CloseNow(ErrBackpressure)
+	}
+	return b, err
+}
+
+// Commit publishes the frame built on the slice Begin returned and gets it
+// flushed.
+func (c *Conn) Commit(b []byte) {
+	c.out.commit(b)
+	c.requestFlush()
+}
+
+// Abort ends a Begin without writing anything.
+func (c *Conn) Abort() { c.out.abort() }
+
+// Write queues p, which must be one whole encoded frame, and gets it
+// flushed. Frames from one goroutine go out in the order written; frames
+// from different goroutines never interleave. p is copied; the caller may
+// reuse it at once.
+func (c *Conn) Write(p []byte) error {
+	b, err := c.Begin(len(p))
+	if err != nil {
+		return err
+	}
+	c.Commit(append(b, p...))
+	return nil
+}
+
+// requestFlush wakes the flusher unless a flush is already requested.
+func (c *Conn) requestFlush() {
+	if !c.wakeFlag.Swap(true) {
+		c.tr.wake()
+	}
+}
+
+// Close closes the connection gracefully: further writes fail with
+// ErrClosed, bytes already queued are flushed (for at most CloseTimeout),
+// then the socket closes. It returns at once; wait on Done for the end.
+func (c *Conn) Close() error {
+	if c.state.CompareAndSwap(stateOpen, stateClosing) {
+		c.out.close()
+		c.wakeFlag.Store(true)
+		c.tr.wake()
+	}
+	return nil
+}
+
+// CloseNow closes the connection at once, dropping queued bytes, and
+// records err as the reason.
+func (c *Conn) CloseNow(err error) {
+	c.state.Store(stateClosed)
+	c.out.close()
+	c.setErr(err)
+	c.tr.shutdown()
+}
+
+func (c *Conn) setErr(err error) {
+	c.closeOnce.Do(func() { c.closeErr = err })
+}
+
+// closing reports whether a graceful close is under way.
+func (c *Conn) closing() bool { return c.state.Load() == stateClosing }
+
+// finish marks the connection closed and releases waiters. Called once by
+// the implementation, after the last handler call.
+func (c *Conn) finish(err error) error {
+	c.state.Store(stateClosed)
+	c.out.close()
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
+	c.setErr(err)
+	close(c.done)
+	return c.closeErr
+}
+
+// notePartial records whether an incomplete frame remains buffered after a
+// read; it feeds the partial-frame timeout.
+func (c *Conn) notePartial(buffered int, now int64) {
+	if buffered == 0 {
+		c.partialSince.Store(0)
+	} else if c.partialSince.Load() == 0 {
+		c.partialSince.Store(now)
+	}
+}
+
+// stalled reports whether an incomplete frame has waited longer than the
+// partial-frame timeout.
+func (c *Conn) stalled(now int64) bool {
+	if c.cfg.PartialTimeout < 0 {
+		return false
+	}
+	since := c.partialSince.Load()
+	return since != 0 && now-since > int64(c.cfg.PartialTimeout)
+}

@@ -1,0 +1,275 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package poller
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/panjf2000/gnet/v2/pkg/logging"
+
+	"github.com/seed-fc4a2f4b/goipc/frame"
+)
+
+// LoopEngine drives connections on gnet event loops (epoll/kqueue). It is
+// goipc's server engine on Linux, macOS and the BSDs. Connections come
+// from goipc's own listeners (so socket-path safety stays goipc's, never
+// gnet's RemoveAll) and are enrolled into the loops.
+//
+// Per loop turn a connection's input is decoded in place from gnet's
+// buffer, each frame is handed to the Handler on the loop, and everything
+// the handlers (or other goroutines) queued is flushed with one writev.
+type LoopEngine struct {
+	cfg    Config
+	h      Handler
+	cli    *gnet.Client
+	reg    registry
+	closed atomic.Bool
+	busy   sync.Map // gnet.EventLoop → *atomic.Int32: the loop is running handlers
+}
+
+// loopBusy returns the counter that is non-zero while loop runs handlers.
+func (e *LoopEngine) loopBusy(loop gnet.EventLoop) *atomic.Int32 {
+	v, _ := e.busy.LoadOrStore(loop, new(atomic.Int32))
+	return v.(*atomic.Int32)
+}
+
+// NewLoopEngine starts loops event loops (0 means GOMAXPROCS) for
+// connections configured by cfg and handled by h.
+func NewLoopEngine(cfg Config, h Handler, loops int) (*LoopEngine, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if loops <= 0 {
+		loops = runtime.GOMAXPROCS(0)
+	}
+	e := &LoopEngine{cfg: cfg, h: h}
+	e.reg.init()
+	cli, err := gnet.NewClient(&gnetHandler{e: e},
+		gnet.WithMulticore(loops > 1),
+		gnet.WithNumEventLoop(loops),
+		gnet.WithLogger(slogAdapter{cfg.Logger}),
+		gnet.WithLogLevel(logging.ErrorLevel),
+		gnet.WithReadBufferCap(cfg.ReadBuffer),
+		gnet.WithWriteBufferCap(cfg.RingSize),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("poller: gnet: %w", err)
+	}
+	if err := cli.Start(); err != nil {
+		return nil, fmt.Errorf("poller: gnet: %w", err)
+	}
+	e.cli = cli
+	go e.reg.housekeep(housekeepInterval(cfg), e.tick)
+	return e, nil
+}
+
+func housekeepInterval(cfg Config) time.Duration {
+	d := 5 * time.Millisecond
+	if cfg.PartialTimeout > 0 && cfg.PartialTimeout/4 < d {
+		d = max(cfg.PartialTimeout/4, time.Millisecond)
+	}
+	return d
+}
+
+// Add implements Engine. nc is duplicated into the loop and closed.
+func (e *LoopEngine) Add(nc net.Conn) (*Conn, error) {
+	if e.closed.Load() {
+		nc.Close()
+		return nil, ErrClosed
+	}
+	// The transport is created here and passed as gnet's context, so this
+	// goroutine never reads gnet's connection state, which the loop owns.
+	t := &gnetConn{e: e}
+	if _, err := e.cli.EnrollContext(nc, t); err != nil {
+		return nil, fmt.Errorf("poller: enroll: %w", err)
+	}
+	// Enroll returns after the loop ran OnOpen, which set t.c.
+	if t.c == nil {
+		return nil, ErrClosed
+	}
+	return t.c, nil
+}
+
+// Close implements Engine.
+func (e *LoopEngine) Close() error {
+	if !e.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	e.reg.close()
+	return e.cli.Stop()
+}
+
+// tick is the housekeeper: it restarts flushes that waited for gnet's
+// buffer to drain, finishes graceful closes and enforces the partial-frame
+// timeout.
+func (e *LoopEngine) tick(c *Conn, now time.Time) {
+	t := c.tr.(*gnetConn)
+	switch {
+	case c.stalled(now.UnixNano()):
+		c.CloseNow(ErrPartialTimeout)
+	case c.closing() && now.Sub(t.closeStart()) > e.cfg.CloseTimeout:
+		c.CloseNow(errors.New("poller: close timed out with bytes unsent"))
+	case t.congested.Load() || c.closing():
+		c.wakeFlag.Store(true)
+		t.wake()
+	}
+}
+
+// gnetConn is a Conn's transport on a gnet loop.
+type gnetConn struct {
+	e         *LoopEngine
+	c         *Conn
+	gc        gnet.Conn
+	dec       frame.Decoder
+	iov       [2][]byte
+	busy      *atomic.Int32 // shared by the connections of one loop
+	congested atomic.Bool   // gnet's own buffer is over the high-water mark
+	closeAt   atomic.Int64  // when a graceful close began
+}
+
+func (t *gnetConn) wake()        { _ = t.gc.Wake(nil) }
+func (t *gnetConn) shutdown()    { _ = t.gc.Close() }
+func (t *gnetConn) onLoop() bool { return t.busy.Load() > 0 }
+func (t *gnetConn) fd() int      { return t.gc.Fd() }
+func (t *gnetConn) closeStart() time.Time {
+	if n := t.closeAt.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	now := time.Now()
+	t.closeAt.CompareAndSwap(0, now.UnixNano())
+	return now
+}
+
+// gnetSource adapts gnet.Conn to frame.Source.
+type gnetSource struct{ gc gnet.Conn }
+
+func (s gnetSource) Peek(n int) ([]byte, error) { return s.gc.Peek(n) }
+func (s gnetSource) Discard(n int) (int, error) { return s.gc.Discard(n) }
+func (s gnetSource) Buffered() int              { return s.gc.InboundBuffered() }
+
+type gnetHandler struct {
+	gnet.BuiltinEventEngine
+	e *LoopEngine
+}
+
+func (h *gnetHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	e := h.e
+	t, _ := gc.Context().(*gnetConn)
+	if t == nil {
+		return nil, gnet.Close
+	}
+	t.gc, t.busy = gc, e.loopBusy(gc.EventLoop())
+	t.dec = *frame.NewDecoder(gnetSource{gc}, e.cfg.Codec)
+	c := newConn(&e.cfg, t, gc.LocalAddr(), gc.RemoteAddr())
+	t.c = c
+	e.reg.add(c)
+	t.busy.Add(1)
+	e.h.OnOpen(c)
+	t.busy.Add(-1)
+	return nil, gnet.None
+}
+
+func (h *gnetHandler) OnTraffic(gc gnet.Conn) gnet.Action {
+	t, _ := gc.Context().(*gnetConn)
+	if t == nil || t.c == nil {
+		return gnet.Close
+	}
+	e, c := h.e, t.c
+	if c.state.Load() == stateClosed {
+		return gnet.Close
+	}
+	// Writers see the flag set while we run: they skip the wake, and the
+	// flush below picks up what they queued.
+	c.wakeFlag.Store(true)
+	t.busy.Add(1)
+	var err error
+	for c.state.Load() == stateOpen {
+		var p []byte
+		p, err = t.dec.Next()
+		if err != nil {
+			break
+		}
+		if err = e.h.OnFrame(c, p); err != nil {
+			break
+		}
+	}
+	t.busy.Add(-1)
+	if err == io.ErrShortBuffer {
+		err = nil
+	}
+	if err != nil {
+		c.setErr(err)
+		return gnet.Close
+	}
+	c.notePartial(gc.InboundBuffered(), time.Now().UnixNano())
+	c.wakeFlag.Store(false)
+	return h.flush(c, t)
+}
+
+// flush hands queued bytes to the socket, one writev per batch, until the
+// queue is empty or gnet's own buffer passes the high-water mark (then
+// the housekeeper resumes it once the socket drains).
+func (h *gnetHandler) flush(c *Conn, t *gnetConn) gnet.Action {
+	for {
+		if t.gc.OutboundBuffered() >= h.e.cfg.RingSize {
+			t.congested.Store(true)
+			return gnet.None
+		}
+		a, b, fromRing := c.out.peek()
+		if len(a) == 0 {
+			break
+		}
+		t.iov[0], t.iov[1] = a, b
+		iov := t.iov[:1]
+		if len(b) > 0 {
+			iov = t.iov[:2]
+		}
+		n, err := t.gc.Writev(iov)
+		t.iov[0], t.iov[1] = nil, nil
+		if err != nil {
+			c.setErr(err)
+			return gnet.Close
+		}
+		c.out.consume(n, fromRing)
+	}
+	t.congested.Store(false)
+	if c.closing() {
+		if t.gc.OutboundBuffered() == 0 {
+			return gnet.Close
+		}
+		t.closeStart()
+		t.congested.Store(true)
+	}
+	return gnet.None
+}
+
+func (h *gnetHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
+	t, _ := gc.Context().(*gnetConn)
+	if t == nil || t.c == nil {
+		return gnet.None
+	}
+	c := t.c
+	h.e.reg.remove(c)
+	err = c.finish(err)
+	h.e.h.OnClose(c, err)
+	return gnet.None
+}
+
+// slogAdapter routes gnet's logging to the configured slog.Logger.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Debugf(f string, args ...any) { a.l.Debug(fmt.Sprintf("gnet: "+f, args...)) }
+func (a slogAdapter) Infof(f string, args ...any)  { a.l.Info(fmt.Sprintf("gnet: "+f, args...)) }
+func (a slogAdapter) Warnf(f string, args ...any)  { a.l.Warn(fmt.Sprintf("gnet: "+f, args...)) }
+func (a slogAdapter) Errorf(f string, args ...any) { a.l.Error(fmt.Sprintf("gnet: "+f, args...)) }
+func (a slogAdapter) Fatalf(f string, args ...any) { a.l.Error(fmt.Sprintf("gnet: "+f, args...)) }

@@ -1,0 +1,197 @@
+package poller
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/seed-fc4a2f4b/goipc/frame"
+)
+
+// GoEngine drives each connection with two goroutines over the standard
+// library: a reader that decodes frames in place from a bufio.Reader and
+// calls the Handler, and a writer that flushes the outbound queue with
+// writev when woken. It serves clients (a few connections; dialing is
+// blocking anyway), TLS (crypto/tls needs a blocking net.Conn) and Windows
+// (the runtime's IOCP poller). The codecs, queues and handlers are the
+// same as on the event loops.
+//
+// Handlers run on the connection's reader goroutine, so a slow handler
+// delays only its own connection, and a blocking write policy may block
+// there safely.
+type GoEngine struct {
+	cfg    Config
+	h      Handler
+	reg    registry
+	closed atomic.Bool
+}
+
+// NewGoEngine returns an engine for connections configured by cfg and
+// handled by h.
+func NewGoEngine(cfg Config, h Handler) (*GoEngine, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	e := &GoEngine{cfg: cfg, h: h}
+	e.reg.init()
+	go e.reg.housekeep(housekeepInterval(cfg), e.tick)
+	return e, nil
+}
+
+// Add implements Engine. OnOpen runs on the calling goroutine before Add
+// returns.
+func (e *GoEngine) Add(nc net.Conn) (*Conn, error) {
+	if e.closed.Load() {
+		nc.Close()
+		return nil, ErrClosed
+	}
+	t := &goConn{nc: nc, wakeCh: make(chan struct{}, 1), stop: make(chan struct{})}
+	c := newConn(&e.cfg, t, nc.LocalAddr(), nc.RemoteAddr())
+	t.c = c
+	t.br = bufio.NewReaderSize(readHook{t}, e.cfg.ReadBuffer)
+	t.dec = frame.NewDecoder(t.br, e.cfg.Codec)
+	e.reg.add(c)
+	e.h.OnOpen(c)
+	go e.read(t)
+	go e.write(t)
+	return c, nil
+}
+
+// Close implements Engine: every connection closes at once.
+func (e *GoEngine) Close() error {
+	if !e.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	for _, c := range e.reg.snapshot(nil) {
+		c.CloseNow(nil)
+	}
+	e.reg.close()
+	return nil
+}
+
+func (e *GoEngine) tick(c *Conn, now time.Time) {
+	t := c.tr.(*goConn)
+	switch {
+	case c.stalled(now.UnixNano()):
+		c.CloseNow(ErrPartialTimeout)
+	case c.closing() && now.Sub(t.closeStart()) > e.cfg.CloseTimeout:
+		c.CloseNow(errors.New("poller: close timed out with bytes unsent"))
+	}
+}
+
+type goConn struct {
+	c       *Conn
+	nc      net.Conn
+	br      *bufio.Reader
+	dec     *frame.Decoder
+	wakeCh  chan struct{}
+	stop    chan struct{}
+	stopped sync.Once
+	iov     [2][]byte
+	bufs    net.Buffers
+	closeAt atomic.Int64
+}
+
+func (t *goConn) wake() {
+	select {
+	case t.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+func (t *goConn) shutdown() {
+	t.stopped.Do(func() { close(t.stop) })
+	t.nc.Close()
+}
+
+func (t *goConn) onLoop() bool { return false }
+
+func (t *goConn) fd() int { return rawFd(t.nc) }
+
+func (t *goConn) closeStart() time.Time {
+	if n := t.closeAt.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	now := time.Now()
+	t.closeAt.CompareAndSwap(0, now.UnixNano())
+	return now
+}
+
+// readHook records, each time the bufio.Reader must read the socket,
+// whether it holds an incomplete frame: that feeds the partial-frame
+// timeout without a timer per message.
+type readHook struct{ t *goConn }
+
+func (r readHook) Read(p []byte) (int, error) {
+	r.t.c.notePartial(r.t.br.Buffered(), time.Now().UnixNano())
+	return r.t.nc.Read(p)
+}
+
+func (e *GoEngine) read(t *goConn) {
+	c := t.c
+	var err error
+	for {
+		var p []byte
+		if p, err = t.dec.Next(); err != nil {
+			break
+		}
+		if err = e.h.OnFrame(c, p); err != nil {
+			break
+		}
+	}
+	if c.state.Load() != stateOpen && (errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF)) {
+		err = nil // we closed it
+	}
+	t.shutdown()
+	e.reg.remove(c)
+	err = c.finish(err)
+	e.h.OnClose(c, err)
+}
+
+func (e *GoEngine) write(t *goConn) {
+	c := t.c
+	for {
+		select {
+		case <-t.wakeCh:
+		case <-t.stop:
+			return
+		}
+		// Clear the request before looking at the queue: a write that
+		// lands after the look asks again.
+		c.wakeFlag.Store(false)
+		for {
+			a, b, fromRing := c.out.peek()
+			if len(a) == 0 {
+				break
+			}
+			t.iov[0], t.iov[1] = a, b
+			t.bufs = t.iov[:1]
+			if len(b) > 0 {
+				t.bufs = t.iov[:2]
+			}
+			n, err := t.bufs.WriteTo(t.nc)
+			t.iov[0], t.iov[1] = nil, nil
+			if err != nil {
+				c.CloseNow(err)
+				return
+			}
+			c.out.consume(int(n), fromRing)
+		}
+		if c.closing() && c.out.empty() {
+			if cw, ok := t.nc.(interface{ CloseWrite() error }); ok {
+				// Half-close: the peer reads everything, then EOF; our
+				// reader ends when the peer closes its side.
+				cw.CloseWrite()
+				t.closeStart()
+				continue
+			}
+			t.shutdown()
+			return
+		}
+	}
+}

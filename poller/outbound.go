@@ -1,0 +1,218 @@
+package poller
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/seed-fc4a2f4b/goipc/ring"
+)
+
+// Policy says what a write does when the connection already holds
+// MaxPending bytes that the peer has not taken yet.
+type Policy uint8
+
+const (
+	// PolicyError returns ErrBackpressure to the writer at once; nothing is
+	// queued. It is the default: the caller decides to drop, retry or
+	// disconnect.
+	PolicyError Policy = iota
+	// PolicyBlock makes the writer wait until there is room, at most
+	// BlockTimeout, then return ErrBackpressure. Writers on the event loop
+	// never block: they get ErrBackpressure at once.
+	PolicyBlock
+	// PolicyClose closes the slow connection and returns ErrBackpressure.
+	PolicyClose
+)
+
+// outbound is a connection's queue of encoded frames waiting for the
+// socket. Producers (any goroutine) append whole frames under mu; the
+// connection's flusher (the event loop, or the writer goroutine) takes
+// bytes without the lock through the ring's lock-free consumer side.
+//
+// Frames normally go into the fixed-capacity ring, encoded in place. When
+// the ring can't take a frame (too large for the free space or for the
+// ring), it goes to the overflow list, and so does every later frame until
+// the flusher has drained the list: order is kept, and total pending bytes
+// stay within max. The overflow list is the slow-consumer and large-frame
+// path; it allocates. The ring is allocated on the first write, so idle
+// connections cost no buffer.
+type outbound struct {
+	mu        sync.Mutex
+	ring      *ring.Ring
+	ringCap   int
+	over      [][]byte // frames behind the ring, oldest first
+	overOff   int      // bytes of over[0] already written
+	overBytes int
+	scratch   []byte // encoding space when the ring's free space wraps
+	reserved  []byte // the region handed out by begin, for commit to recognise
+	max       int
+	policy    Policy
+	block     time.Duration
+	closed    bool
+
+	pending atomic.Int64  // ring + overflow bytes, for Pending() from any goroutine
+	room    chan struct{} // signalled by the flusher when it frees space; cap 1
+}
+
+func (o *outbound) init(ringCap, max int, policy Policy, block time.Duration) {
+	o.ringCap, o.max, o.policy, o.block = ringCap, max, policy, block
+	o.room = make(chan struct{}, 1)
+}
+
+// begin locks the queue and returns a zero-length slice with room for at
+// least n bytes, into which the caller appends one frame and then calls
+// commit (or abort). The slice is a region of the ring when the ring has n
+// contiguous free bytes, else a scratch buffer.
+func (o *outbound) begin(n int, onLoop bool) ([]byte, error) {
+	o.mu.Lock()
+	for {
+		if o.closed {
+			o.mu.Unlock()
+			return nil, ErrClosed
+		}
+		if int(o.pending.Load())+n <= o.max {
+			break
+		}
+		if o.policy != PolicyBlock || onLoop || o.block <= 0 {
+			o.mu.Unlock()
+			return nil, ErrBackpressure
+		}
+		// Wait for the flusher to make room, lock released.
+		o.mu.Unlock()
+		if !o.waitRoom() {
+			return nil, ErrBackpressure
+		}
+		o.mu.Lock()
+	}
+	if len(o.over) == 0 && n <= o.ringCap {
+		if o.ring == nil {
+			o.ring, _ = ring.New(o.ringCap)
+		}
+		a, _ := o.ring.Space()
+		if len(a) >= n {
+			o.reserved = a
+			return a[:0], nil
+		}
+	}
+	if cap(o.scratch) < n {
+		o.scratch = make([]byte, 0, n)
+	}
+	o.reserved = nil
+	return o.scratch[:0], nil
+}
+
+func (o *outbound) waitRoom() bool {
+	t := time.NewTimer(o.block)
+	defer t.Stop()
+	select {
+	case <-o.room:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// commit publishes the frame b, built on the slice begin returned, and
+// unlocks. It reports whether the queue was empty before, so the caller
+// knows whether to wake the flusher.
+func (o *outbound) commit(b []byte) {
+	n := len(b)
+	switch {
+	case n == 0:
+	case o.reserved != nil && len(b) <= len(o.reserved) && unsafe.SliceData(b) == unsafe.SliceData(o.reserved):
+		o.ring.Commit(n)
+	case len(o.over) == 0 && n <= o.ringCap && o.ringHas(n):
+		_ = o.ring.Write(b)
+	default:
+		o.over = append(o.over, append([]byte(nil), b...))
+		o.overBytes += n
+	}
+	o.reserved = nil
+	o.pending.Add(int64(n))
+	o.mu.Unlock()
+}
+
+func (o *outbound) ringHas(n int) bool {
+	if o.ring == nil {
+		o.ring, _ = ring.New(o.ringCap)
+	}
+	return o.ring.Free() >= n
+}
+
+// abort releases the lock without publishing anything.
+func (o *outbound) abort() {
+	o.reserved = nil
+	o.mu.Unlock()
+}
+
+// write queues the whole frame p.
+func (o *outbound) write(p []byte, onLoop bool) error {
+	b, err := o.begin(len(p), onLoop)
+	if err != nil {
+		return err
+	}
+	o.commit(append(b, p...))
+	return nil
+}
+
+// peek returns pending bytes for the flusher, ring first: up to two ring
+// slices, or else the head of the overflow list. Consumer side only.
+func (o *outbound) peek() (a, b []byte, fromRing bool) {
+	if o.ring != nil {
+		a, b = o.ring.Peek()
+		if len(a) > 0 {
+			return a, b, true
+		}
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.over) > 0 {
+		return o.over[0][o.overOff:], nil, false
+	}
+	return nil, nil, false
+}
+
+// consume marks n bytes of what peek returned as written. Consumer side only.
+func (o *outbound) consume(n int, fromRing bool) {
+	if n == 0 {
+		return
+	}
+	if fromRing {
+		o.ring.Consume(n)
+	} else {
+		o.mu.Lock()
+		o.overOff += n
+		o.overBytes -= n
+		if o.overOff == len(o.over[0]) {
+			o.over[0] = nil
+			o.over = o.over[1:]
+			o.overOff = 0
+			if len(o.over) == 0 {
+				o.over = nil
+			}
+		}
+		o.mu.Unlock()
+	}
+	o.pending.Add(-int64(n))
+	select {
+	case o.room <- struct{}{}:
+	default:
+	}
+}
+
+// empty reports whether nothing is pending.
+func (o *outbound) empty() bool { return o.pending.Load() == 0 }
+
+// close makes further writes fail with ErrClosed. Pending bytes stay for a
+// graceful flush.
+func (o *outbound) close() {
+	o.mu.Lock()
+	o.closed = true
+	o.mu.Unlock()
+	select {
+	case o.room <- struct{}{}:
+	default:
+	}
+}
