@@ -1,6 +1,7 @@
 package frame
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
 )
@@ -65,8 +66,9 @@ type LengthFieldConfig struct {
 // Encoding: Begin writes Strip bytes (zero-filled, the length slot among
 // them when Strip covers it); the caller appends the payload, which must
 // itself carry the remaining header bytes when Strip is shorter than the
-// header; End writes the length field. So Parse(Append(nil, p)) returns p,
-// for every configuration.
+// header; End writes the length field. So Parse(Append(nil, p)) returns p
+// for every configuration, except that when Strip ends before the length
+// field the payload's copy of the length field holds the value End wrote.
 //
 // A LengthField is immutable and safe for concurrent use.
 type LengthField struct {
@@ -170,6 +172,16 @@ func (c *LengthField) MaxFrame() int { return c.max }
 
 func (c *LengthField) readLen(b []byte) uint64 {
 	b = b[c.offset:c.end]
+	if !c.little {
+		switch len(b) {
+		case 4:
+			return uint64(binary.BigEndian.Uint32(b))
+		case 2:
+			return uint64(binary.BigEndian.Uint16(b))
+		case 8:
+			return binary.BigEndian.Uint64(b)
+		}
+	}
 	var v uint64
 	if c.little {
 		for i := len(b) - 1; i >= 0; i-- {
