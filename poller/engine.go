@@ -19,6 +19,15 @@ type Engine interface {
 	Close() error
 }
 
+// housekeepInterval is how often the housekeeper looks at connections.
+func housekeepInterval(cfg Config) time.Duration {
+	d := 5 * time.Millisecond
+	if cfg.PartialTimeout > 0 && cfg.PartialTimeout/4 < d {
+		d = max(cfg.PartialTimeout/4, time.Millisecond)
+	}
+	return d
+}
+
 // registry tracks an engine's live connections for the housekeeping
 // goroutine: graceful closes waiting on the socket, congested flushes and
 // partial-frame timeouts. It is touched on open, on close and by the

@@ -73,14 +73,6 @@ func NewLoopEngine(cfg Config, h Handler, loops int) (*LoopEngine, error) {
 	return e, nil
 }
 
-func housekeepInterval(cfg Config) time.Duration {
-	d := 5 * time.Millisecond
-	if cfg.PartialTimeout > 0 && cfg.PartialTimeout/4 < d {
-		d = max(cfg.PartialTimeout/4, time.Millisecond)
-	}
-	return d
-}
-
 // Add implements Engine. nc is duplicated into the loop and closed.
 func (e *LoopEngine) Add(nc net.Conn) (*Conn, error) {
 	if e.closed.Load() {
@@ -273,3 +265,9 @@ func (a slogAdapter) Infof(f string, args ...any)  { a.l.Info(fmt.Sprintf("gnet:
 func (a slogAdapter) Warnf(f string, args ...any)  { a.l.Warn(fmt.Sprintf("gnet: "+f, args...)) }
 func (a slogAdapter) Errorf(f string, args ...any) { a.l.Error(fmt.Sprintf("gnet: "+f, args...)) }
 func (a slogAdapter) Fatalf(f string, args ...any) { a.l.Error(fmt.Sprintf("gnet: "+f, args...)) }
+
+// NewServerEngine returns the engine servers use on this OS: gnet event
+// loops here.
+func NewServerEngine(cfg Config, h Handler, loops int) (Engine, error) {
+	return NewLoopEngine(cfg, h, loops)
+}

@@ -52,7 +52,7 @@ func (h *collector) OnFrame(c *Conn, p []byte) error {
 func (h *collector) OnClose(c *Conn, err error) { h.closed <- err }
 
 func engines(t *testing.T, cfg Config, h Handler) map[string]Engine {
-	le, err := NewLoopEngine(cfg, h, 2)
+	le, err := NewServerEngine(cfg, h, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestEchoRoundTrip(t *testing.T) {
 func TestManyWriters(t *testing.T) {
 	codec := frame.MustLengthField(frame.LengthFieldConfig{})
 	cfg := Config{Codec: codec, RingSize: 4096}
-	srv, err := NewLoopEngine(cfg, echo{codec}, 2)
+	srv, err := NewServerEngine(cfg, echo{codec}, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
