@@ -14,6 +14,14 @@ package frame
 //
 //	{"type":<JSON string>,"data":<JSON value>}
 //
+// goipc extends it with request/reply correlation that node-ipc peers
+// tolerate (node-ipc dispatches only message.type and message.data and
+// ignores other members):
+//
+//	{"type":<JSON string>,"data":<JSON value>,"id":<1..4294967295>}
+//	{"type":<JSON string>,"data":<JSON value>,"replyTo":<1..4294967295>}
+//	{"type":<JSON string>,"data":<JSON value>,"replyTo":<N>,"error":<JSON string>}
+//
 // Encoding is byte-identical to JSON.stringify for the same type string and
 // data bytes. Decoding accepts any RFC 8259 JSON text whose top-level value
 // is an object with a string member "type", in the manner of node-ipc's
@@ -34,6 +42,11 @@ import (
 // the binary envelope. (node-ipc's guarded profile defaults to 256 UTF-16
 // code units; see JSONOptions.)
 const DefaultMaxTypeLen = 255
+
+// DefaultMaxErrorLen is the longest error message of an error reply, in
+// bytes of UTF-8 after unescaping, that a JSONParser accepts when
+// JSONOptions.MaxErrorLen is zero.
+const DefaultMaxErrorLen = 1024
 
 // DefaultMaxJSONDepth is the nesting limit for arrays and objects inside a
 // member value of the envelope when JSONOptions.MaxDepth is zero.
@@ -106,18 +119,100 @@ var ObjectPrototypeNames = []string{
 // once. It is safe for concurrent use by multiple goroutines as long as
 // they pass distinct dst slices; dst and data must not overlap.
 func AppendJSONEvent(dst []byte, typ string, data []byte) []byte {
-	if len(data) == 0 {
-		data = jsonEmptyObject
-	}
-	dst = slices.Grow(dst, len(`{"type":"","data":}`)+len(typ)+len(data)+8)
-	dst = append(dst, `{"type":`...)
-	dst = AppendJSONString(dst, typ)
-	dst = append(dst, `,"data":`...)
-	dst = append(dst, data...)
+	dst, data = jsonGrow(dst, typ, data, 0)
+	dst = appendJSONHead(dst, typ, data)
 	return append(dst, '}')
 }
 
 var jsonEmptyObject = []byte("{}")
+
+// AppendJSONRequest appends a goipc request in node-ipc JSON form, an event
+// that also carries the request id, and returns the extended slice:
+//
+//	{"type":<typ>,"data":<data>,"id":<id>}
+//
+// The members come in exactly that order; id is written in decimal. typ and
+// data are treated as by AppendJSONEvent (nil or empty data is written as
+// {}). A node-ipc peer sees an ordinary event typ with data (it ignores the
+// "id" member); a goipc peer sees JSONEvent.ID == id and answers with
+// AppendJSONReply. The delimiter is not appended.
+//
+// id must not be 0: 0 means "no id" in JSONEvent.ID and receivers refuse
+// "id":0, so AppendJSONRequest panics when id is 0. A caller that numbers
+// requests with a wrapping counter must skip 0.
+//
+// AppendJSONRequest allocates only when dst lacks capacity. It is safe for
+// concurrent use with distinct dst slices; dst and data must not overlap.
+func AppendJSONRequest(dst []byte, typ string, id uint32, data []byte) []byte {
+	if id == 0 {
+		panic("frame: AppendJSONRequest with id 0")
+	}
+	dst, data = jsonGrow(dst, typ, data, len(`,"id":4294967295`))
+	dst = appendJSONHead(dst, typ, data)
+	dst = append(dst, `,"id":`...)
+	dst = strconv.AppendUint(dst, uint64(id), 10)
+	return append(dst, '}')
+}
+
+// AppendJSONReply appends a goipc reply in node-ipc JSON form and returns the
+// extended slice. With an empty errMsg it is a successful reply:
+//
+//	{"type":<typ>,"data":<data>,"replyTo":<replyTo>}
+//
+// and with a non-empty errMsg an error reply, errMsg escaped by
+// AppendJSONString:
+//
+//	{"type":<typ>,"data":<data>,"replyTo":<replyTo>,"error":<errMsg>}
+//
+// The members come in exactly that order. replyTo is the id of the request
+// answered (its JSONEvent.ID). typ and data are treated as by
+// AppendJSONEvent: nil or empty data, usual for an error reply, is written
+// as {}. A node-ipc peer sees an ordinary event typ with data.
+//
+// replyTo must not be 0 (receivers refuse "replyTo":0, and an error member
+// needs a replyTo): AppendJSONReply panics when replyTo is 0. errMsg is
+// written in full; receivers with default options refuse error messages
+// longer than DefaultMaxErrorLen bytes after unescaping (each invalid UTF-8
+// byte of errMsg becomes the 3 bytes of U+FFFD), so keep it short.
+//
+// AppendJSONReply allocates only when dst lacks capacity. It is safe for
+// concurrent use with distinct dst slices; dst and data must not overlap.
+func AppendJSONReply(dst []byte, typ string, replyTo uint32, data []byte, errMsg string) []byte {
+	if replyTo == 0 {
+		panic("frame: AppendJSONReply with replyTo 0")
+	}
+	extra := len(`,"replyTo":4294967295`)
+	if errMsg != "" {
+		extra += len(`,"error":""`) + len(errMsg)
+	}
+	dst, data = jsonGrow(dst, typ, data, extra)
+	dst = appendJSONHead(dst, typ, data)
+	dst = append(dst, `,"replyTo":`...)
+	dst = strconv.AppendUint(dst, uint64(replyTo), 10)
+	if errMsg != "" {
+		dst = append(dst, `,"error":`...)
+		dst = AppendJSONString(dst, errMsg)
+	}
+	return append(dst, '}')
+}
+
+// jsonGrow substitutes {} for empty data and grows dst for an envelope with
+// extra bytes of members after "data" (escapes may need more).
+func jsonGrow(dst []byte, typ string, data []byte, extra int) ([]byte, []byte) {
+	if len(data) == 0 {
+		data = jsonEmptyObject
+	}
+	return slices.Grow(dst, len(`{"type":"","data":}`)+len(typ)+len(data)+extra+8), data
+}
+
+// appendJSONHead appends `{"type":<typ>,"data":<data>` without the closing
+// brace.
+func appendJSONHead(dst []byte, typ string, data []byte) []byte {
+	dst = append(dst, `{"type":`...)
+	dst = AppendJSONString(dst, typ)
+	dst = append(dst, `,"data":`...)
+	return append(dst, data...)
+}
 
 // jsonHex is lower-case, as JSON.stringify writes \u001f.
 const jsonHex = "0123456789abcdef"
@@ -322,10 +417,17 @@ type JSONOptions struct {
 	// DefaultMaxJSONDepth. A frame whose top-level value is not an object
 	// may nest MaxDepth+1 deep before it is reported as ErrNotEnvelope.
 	MaxDepth int
+	// MaxErrorLen is the longest accepted "error" message of an error
+	// reply, in bytes of UTF-8 after unescaping; longer messages are
+	// refused with ErrNotEnvelope. Zero or negative means
+	// DefaultMaxErrorLen. It also bounds the parser's scratch buffer.
+	MaxErrorLen int
 }
 
-// JSONEvent is one node-ipc event found by JSONParser.Parse. Both fields
-// alias memory that the caller or the parser reuses; copy them to keep them.
+// JSONEvent is one node-ipc event found by JSONParser.Parse. Type, Data and
+// Error alias memory that the caller or the parser reuses; copy them to keep
+// them. An event is a plain event (ID and ReplyTo 0), a request (ID != 0),
+// or a reply (ReplyTo != 0), never both a request and a reply.
 type JSONEvent struct {
 	// Type is the unescaped event type, valid UTF-8. It aliases the input
 	// frame when the type has no escapes, else the parser's scratch buffer;
@@ -337,11 +439,27 @@ type JSONEvent struct {
 	// frame, or nil when the frame has no "data" member. A JSON null is
 	// the 4 bytes "null", not nil.
 	Data []byte
+	// ID is the request id of a request (member "id"), 1..4294967295, or
+	// 0 when the frame is not a request. Answer it with AppendJSONReply.
+	ID uint32
+	// ReplyTo is the id of the request that a reply answers (member
+	// "replyTo"), 1..4294967295, or 0 when the frame is not a reply.
+	ReplyTo uint32
+	// Error is the unescaped message of an error reply (member "error",
+	// valid UTF-8), or nil when the frame is not an error reply; only a
+	// reply can carry it. An "error":"" member gives a non-nil empty
+	// Error (AppendJSONReply never writes one). Like Type, it aliases the
+	// input frame when the message has no escapes, else the parser's
+	// scratch buffer (in a region separate from Type's, so both stay
+	// valid), until the next Parse on the same parser and until the input
+	// is reused, whichever comes first.
+	Error []byte
 }
 
 // JSONParser validates node-ipc JSON frames and finds the event in them in
-// one pass without allocating (after the first call that unescapes a type,
-// which sizes the scratch buffer once).
+// one pass without allocating (after the first call that unescapes a type
+// or an error message, which sizes the scratch buffer once for the current
+// options).
 //
 // The zero value is ready to use with default options. A JSONParser is not
 // safe for concurrent use: use one per connection or goroutine.
@@ -349,17 +467,23 @@ type JSONParser struct {
 	// Options apply to every Parse; see JSONOptions.
 	Options JSONOptions
 
-	scratch []byte    // unescaped type when it has escapes
+	scratch []byte    // unescaped type [0:MaxTypeLen+4), then error message
 	inline  [4]uint64 // container-kind bits for depth <= 256
 	deep    []uint64  // container-kind bits when MaxDepth > 256
 }
 
-// jsonTop holds what the top-level member scan found.
+// jsonTop holds what the top-level member scan found. Start offsets are
+// -1 for absent members.
 type jsonTop struct {
-	typeStart, typeEnd int  // the last "type" string value, inside the quotes
-	typeEsc            bool // it has escapes
-	typeOK             bool // the last "type" member is a string
-	dataStart, dataEnd int  // the last "data" value; dataStart < 0 if absent
+	typeStart, typeEnd   int  // the last "type" string value, inside the quotes
+	typeEsc              bool // it has escapes
+	typeOK               bool // the last "type" member is a string
+	dataStart, dataEnd   int  // the last "data" value
+	idStart, idEnd       int  // the last "id" value
+	replyStart, replyEnd int  // the last "replyTo" value
+	errStart, errEnd     int  // the last "error" value, inside the quotes if a string
+	errEsc               bool // it has escapes
+	errOK                bool // the last "error" member is a string
 }
 
 // Parse validates frame, the bytes of one frame without its delimiter, and
@@ -367,8 +491,16 @@ type jsonTop struct {
 // optional JSON whitespace around it; its top-level value must be an object
 // with a member "type" whose value is a string. When a key appears more than
 // once the last member counts, as with JSON.parse; keys are compared after
-// unescaping, so "t\u0079pe" is "type". Members other than "type" and "data"
-// are validated and ignored, as node-ipc ignores them.
+// unescaping, so "t\u0079pe" is "type". Members other than "type", "data",
+// "id", "replyTo" and "error" are validated and ignored, as node-ipc
+// ignores them.
+//
+// The goipc request/reply members are checked: "id" and "replyTo", when
+// present, must be JSON integers in 1..4294967295 written without sign,
+// fraction or exponent (1.0, 1e0, 0, -1, "1" are refused), and not both
+// may be present; "error" must be a string of at most MaxErrorLen bytes
+// after unescaping, and only in a frame with "replyTo". Each violation is
+// ErrNotEnvelope. See JSONEvent.ID, ReplyTo and Error.
 //
 // Parse is stricter than node-ipc in two places, both documented as
 // deviations: invalid UTF-8 anywhere in the frame is ErrBadJSON (a Node.js
@@ -378,7 +510,7 @@ type jsonTop struct {
 //
 // Every error is a *ProtocolError wrapping ErrBadJSON (not JSON, nesting
 // deeper than MaxDepth), ErrNotEnvelope (valid JSON without a string
-// "type"), ErrNameTooLong, ErrBadType (empty type) or ErrReservedType, in
+// "type", or with invalid request/reply members), ErrNameTooLong, ErrBadType (empty type) or ErrReservedType, in
 // that order of precedence. Details give offsets, never payload bytes.
 // frame is never modified. See JSONEvent for the lifetime of the result.
 func (p *JSONParser) Parse(frame []byte) (JSONEvent, error) {
@@ -408,9 +540,64 @@ func (p *JSONParser) Parse(frame []byte) (JSONEvent, error) {
 	if !top.typeOK {
 		return JSONEvent{}, protoErr(CodeNotEnvelope, `no string member "type"`)
 	}
+	var ev JSONEvent
+	if top.idStart >= 0 {
+		if ev.ID, err = jsonCorrelationID(b[top.idStart:top.idEnd], `"id"`); err != nil {
+			return JSONEvent{}, err
+		}
+	}
+	if top.replyStart >= 0 {
+		if ev.ReplyTo, err = jsonCorrelationID(b[top.replyStart:top.replyEnd], `"replyTo"`); err != nil {
+			return JSONEvent{}, err
+		}
+		if ev.ID != 0 {
+			return JSONEvent{}, protoErr(CodeNotEnvelope, `both "id" and "replyTo"`)
+		}
+	}
+	if top.errStart >= 0 {
+		if !top.errOK {
+			return JSONEvent{}, protoErr(CodeNotEnvelope, `member "error" is not a string`)
+		}
+		if ev.ReplyTo == 0 {
+			return JSONEvent{}, protoErr(CodeNotEnvelope, `member "error" without "replyTo"`)
+		}
+	}
 	maxType := p.Options.MaxTypeLen
 	if maxType <= 0 {
 		maxType = DefaultMaxTypeLen
+	}
+	maxErr := p.Options.MaxErrorLen
+	if maxErr <= 0 {
+		maxErr = DefaultMaxErrorLen
+	}
+	// One scratch buffer: the unescaped type in [0, typeCap), the unescaped
+	// error message in [typeCap, need). jsonUnescape writes at most
+	// limit+utf8.UTFMax bytes, so neither region overflows into the other.
+	typeCap := maxType + utf8.UTFMax
+	need := 0
+	if top.typeEsc {
+		need = typeCap
+	}
+	if top.errEsc {
+		need = typeCap + maxErr + utf8.UTFMax
+	}
+	if cap(p.scratch) < need {
+		p.scratch = make([]byte, 0, need)
+	}
+	if top.errStart >= 0 {
+		raw := b[top.errStart:top.errEnd]
+		if !top.errEsc {
+			if len(raw) > maxErr {
+				return JSONEvent{}, protoErr(CodeNotEnvelope, "error message is "+strconv.Itoa(len(raw))+" bytes, limit "+strconv.Itoa(maxErr))
+			}
+			ev.Error = raw[:len(raw):len(raw)]
+		} else {
+			msg, ok := jsonUnescape(p.scratch[typeCap:typeCap:need], raw, maxErr)
+			if !ok {
+				return JSONEvent{}, protoErr(CodeNotEnvelope, "error message exceeds "+strconv.Itoa(maxErr)+" bytes")
+			}
+			ev.Error = msg[:len(msg):len(msg)]
+		}
 	}
 	var typ []byte
 	raw := b[top.typeStart:top.typeEnd]
@@ -420,15 +607,11 @@ func (p *JSONParser) Parse(frame []byte) (JSONEvent, error) {
 		}
 		typ = raw
 	} else {
-		if cap(p.scratch) < maxType+utf8.UTFMax {
-			p.scratch = make([]byte, 0, maxType+utf8.UTFMax)
-		}
 		var ok bool
-		typ, ok = jsonUnescape(p.scratch[:0], raw, maxType)
+		typ, ok = jsonUnescape(p.scratch[0:0:typeCap], raw, maxType)
 		if !ok {
 			return JSONEvent{}, protoErr(CodeNameTooLong, "type exceeds "+strconv.Itoa(maxType)+" bytes")
 		}
-		p.scratch = typ[:0]
 	}
 	if len(typ) == 0 && !p.Options.AllowEmptyType {
 		return JSONEvent{}, protoErr(CodeBadType, "empty type")
@@ -438,7 +621,7 @@ func (p *JSONParser) Parse(frame []byte) (JSONEvent, error) {
 			return JSONEvent{}, protoErr(CodeReservedType, "type is a reserved lifecycle name")
 		}
 	}
-	ev := JSONEvent{Type: typ}
+	ev.Type = typ
 	if top.dataStart >= 0 {
 		ev.Data = b[top.dataStart:top.dataEnd:top.dataEnd]
 	}
@@ -448,7 +631,7 @@ func (p *JSONParser) Parse(frame []byte) (JSONEvent, error) {
 // scanTop scans the top-level object starting at b[i] == '{' and the
 // whitespace after it up to the end of b.
 func (p *JSONParser) scanTop(b []byte, i, maxDepth int) (jsonTop, error) {
-	top := jsonTop{dataStart: -1}
+	top := jsonTop{dataStart: -1, idStart: -1, replyStart: -1, errStart: -1}
 	i = jsonSkipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		i++
@@ -472,9 +655,10 @@ func (p *JSONParser) scanTop(b []byte, i, maxDepth int) (jsonTop, error) {
 				return top, jsonSyntaxErr(b, i)
 			}
 			vStart := i
-			isType := jsonKeyIs(key, esc, "type")
+			kind := jsonKeyKind(key, esc)
 			valEsc := false
-			if isType && b[i] == '"' {
+			isStr := b[i] == '"'
+			if isStr && (kind == jsonKeyType || kind == jsonKeyError) {
 				end, valEsc, err = jsonScanString(b, i)
 			} else {
 				end, err = p.scanValue(b, i, maxDepth)
@@ -482,12 +666,19 @@ func (p *JSONParser) scanTop(b []byte, i, maxDepth int) (jsonTop, error) {
 			if err != nil {
 				return top, err
 			}
-			switch {
-			case isType:
-				top.typeOK = b[vStart] == '"'
+			switch kind {
+			case jsonKeyType:
+				top.typeOK = isStr
 				top.typeStart, top.typeEnd, top.typeEsc = vStart+1, end-1, valEsc
-			case jsonKeyIs(key, esc, "data"):
+			case jsonKeyData:
 				top.dataStart, top.dataEnd = vStart, end
+			case jsonKeyID:
+				top.idStart, top.idEnd = vStart, end
+			case jsonKeyReplyTo:
+				top.replyStart, top.replyEnd = vStart, end
+			case jsonKeyError:
+				top.errOK = isStr
+				top.errStart, top.errEnd, top.errEsc = vStart+1, end-1, valEsc
 			}
 			i = jsonSkipWS(b, end)
 			if i < len(b) && b[i] == ',' {
@@ -766,18 +957,68 @@ func jsonDigits(b []byte, i int) int {
 	return i
 }
 
-// jsonKeyIs reports whether the raw key (between the quotes, already
-// validated) unescapes to lit, an ASCII string of at most 8 bytes.
-func jsonKeyIs(key []byte, esc bool, lit string) bool {
-	if !esc {
-		return string(key) == lit
+// Top-level member keys that Parse interprets.
+const (
+	jsonKeyOther = iota
+	jsonKeyType
+	jsonKeyData
+	jsonKeyID
+	jsonKeyReplyTo
+	jsonKeyError
+)
+
+// jsonKeyMax is the length of the longest interpreted key, "replyTo".
+const jsonKeyMax = 7
+
+// jsonKeyKind classifies the raw key (between the quotes, already
+// validated), comparing after unescaping.
+func jsonKeyKind(key []byte, esc bool) int {
+	if esc {
+		// Each escape is at most 6 bytes (12 for a surrogate pair, which
+		// unescapes to 4 bytes): a longer raw key unescapes too long.
+		if len(key) > 6*jsonKeyMax {
+			return jsonKeyOther
+		}
+		var buf [jsonKeyMax + utf8.UTFMax]byte
+		out, ok := jsonUnescape(buf[:0], key, jsonKeyMax)
+		if !ok {
+			return jsonKeyOther
+		}
+		key = out
 	}
-	if len(key) > 6*len(lit) {
-		return false
+	switch string(key) {
+	case "type":
+		return jsonKeyType
+	case "data":
+		return jsonKeyData
+	case "id":
+		return jsonKeyID
+	case "replyTo":
+		return jsonKeyReplyTo
+	case "error":
+		return jsonKeyError
 	}
-	var buf [8 + utf8.UTFMax]byte
-	out, ok := jsonUnescape(buf[:0], key, len(lit))
-	return ok && string(out) == lit
+	return jsonKeyOther
+}
+
+// jsonCorrelationID decodes the value of an "id" or "replyTo" member: a
+// validated JSON value that must be an integer in 1..4294967295 without
+// sign, fraction or exponent (valid JSON has no leading zeros).
+func jsonCorrelationID(v []byte, name string) (uint32, error) {
+	if len(v) == 0 || len(v) > 10 || v[0] < '1' || v[0] > '9' {
+		return 0, protoErr(CodeNotEnvelope, "member "+name+" is not an integer in 1..4294967295")
+	}
+	var n uint64
+	for _, c := range v {
+		if c-'0' > 9 {
+			return 0, protoErr(CodeNotEnvelope, "member "+name+" is not an integer in 1..4294967295")
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	if n > 1<<32-1 {
+		return 0, protoErr(CodeNotEnvelope, "member "+name+" is not an integer in 1..4294967295")
+	}
+	return uint32(n), nil
 }
 
 // jsonUnescape appends the unescaped form of raw, the validated bytes

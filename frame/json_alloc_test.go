@@ -28,13 +28,34 @@ func TestJSONAllocs(t *testing.T) {
 		t.Errorf("AppendJSONString: %v allocs/op, want 0", n)
 	}
 
+	if n := testing.AllocsPerRun(100, func() {
+		dst = AppendJSONRequest(dst[:0], typ, 4294967295, data)
+	}); n != 0 {
+		t.Errorf("AppendJSONRequest: %v allocs/op, want 0", n)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		dst = AppendJSONReply(dst[:0], typ, 4294967295, data, "")
+	}); n != 0 {
+		t.Errorf("AppendJSONReply: %v allocs/op, want 0", n)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		dst = AppendJSONReply(dst[:0], typ, 1, nil, "division by zero: \"x\"\n\xff")
+	}); n != 0 {
+		t.Errorf("AppendJSONReply with error: %v allocs/op, want 0", n)
+	}
+
 	frames := map[string][]byte{
-		"typical":      AppendJSONEvent(nil, "hello", data),
-		"no data":      []byte(`{"type":"hello"}`),
-		"escaped type": []byte(`{"type":"h\u00e9llo\n\ud83d\ude00","data":{"a":[1,2,{"b":null}]}}`),
-		"escaped keys": []byte(`{"t\u0079pe":"x","d\u0061ta":[true]}`),
-		"reserved ok":  []byte(`{"type":"message","data":"hello world"}`),
-		"deep":         []byte(`{"type":"a","data":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`),
+		"request":                      AppendJSONRequest(nil, "sum", 4294967295, data),
+		"reply":                        AppendJSONReply(nil, "sum", 7, data, ""),
+		"error reply":                  AppendJSONReply(nil, "sum", 7, nil, "not a number"),
+		"escaped error reply":          AppendJSONReply(nil, "sum", 7, nil, "bad \"x\"\n\u00e9"),
+		"escaped type and error reply": []byte(`{"type":"s\u0075m","data":{},"replyTo":7,"error":"\u0062ad\n"}`),
+		"typical":                      AppendJSONEvent(nil, "hello", data),
+		"no data":                      []byte(`{"type":"hello"}`),
+		"escaped type":                 []byte(`{"type":"h\u00e9llo\n\ud83d\ude00","data":{"a":[1,2,{"b":null}]}}`),
+		"escaped keys":                 []byte(`{"t\u0079pe":"x","d\u0061ta":[true]}`),
+		"reserved ok":                  []byte(`{"type":"message","data":"hello world"}`),
+		"deep":                         []byte(`{"type":"a","data":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`),
 	}
 	for name, frame := range frames {
 		p := JSONParser{Options: JSONOptions{Reserved: ReservedLifecycle}}
@@ -43,7 +64,7 @@ func TestJSONAllocs(t *testing.T) {
 		}
 		if n := testing.AllocsPerRun(100, func() {
 			ev, err := p.Parse(frame)
-			if err != nil || len(ev.Type) == 0 {
+			if err != nil || len(ev.Type) == 0 || (ev.ReplyTo != 0) != strings.Contains(name, "reply") {
 				t.Fatalf("%s: %v", name, err)
 			}
 		}); n != 0 {

@@ -69,3 +69,38 @@ func BenchmarkJSONParse(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkJSONRequestReply encodes a request, parses it, encodes the
+// (error) reply and parses that: one round trip of the correlation
+// extension, 64-byte data.
+func BenchmarkJSONRequestReply(b *testing.B) {
+	data := jsonBenchData(64)
+	for _, errMsg := range []string{"", "division by zero"} {
+		name := "reply"
+		if errMsg != "" {
+			name = "error-reply"
+		}
+		b.Run(name, func(b *testing.B) {
+			var p JSONParser
+			dst := make([]byte, 0, 256)
+			b.ReportAllocs()
+			id := uint32(0)
+			for b.Loop() {
+				id++
+				if id == 0 {
+					id = 1
+				}
+				dst = AppendJSONRequest(dst[:0], "sum", id, data)
+				req, err := p.Parse(dst)
+				if err != nil || req.ID != id {
+					b.Fatal(err)
+				}
+				dst = AppendJSONReply(dst[:0], "sum", req.ID, []byte("6"), errMsg)
+				rep, err := p.Parse(dst)
+				if err != nil || rep.ReplyTo != id || len(rep.Error) != len(errMsg) {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -353,7 +353,7 @@ func TestJSONParseValid(t *testing.T) {
 		{"data null", `{"type":"g","data":null}`, "g", `null`},
 		{"data string", `{"type":"message","data":"hello \"world\"\n"}`, "message", `"hello \"world\"\n"`},
 		{"data nested", `{"type":"h","data":{"a":[{},[],[[{"b":null}]],"\u00e9\ud83d\ude00",-1.5e+3,true,false]}}`, "h", `{"a":[{},[],[[{"b":null}]],"\u00e9\ud83d\ude00",-1.5e+3,true,false]}`},
-		{"other members ignored", `{"id":[1,{"x":"y"}],"type":"i","extra":{"type":"no","data":"no"}}`, "i", "<nil>"},
+		{"other members ignored", `{"ref":[1,{"x":"y"}],"type":"i","extra":{"type":"no","data":"no","id":"x"}}`, "i", "<nil>"},
 		{"type escapes", `{"type":"a\"\\\/\b\f\n\r\t\u0000\u00e9\u20ac\ud83d\ude00"}`, "a\"\\/\b\f\n\r\t\x00\u00e9\u20ac\U0001f600", "<nil>"},
 		{"lone high surrogate", `{"type":"\ud800x"}`, "\ufffdx", "<nil>"},
 		{"lone low surrogate", `{"type":"\udc00"}`, "\ufffd", "<nil>"},
@@ -727,5 +727,310 @@ func jsonCheckOracle(t *testing.T, p *JSONParser, doc []byte) {
 	d, ok := m["data"]
 	if ok != (ev.Data != nil) || !bytes.Equal(d, ev.Data) {
 		t.Errorf("%q: Data %q, encoding/json %q", doc, ev.Data, d)
+	}
+	// The request/reply members, read by encoding/json into a uint32
+	// (which refuses fractions, exponents, signs and overflow) after
+	// ruling out 0 and non-numbers.
+	for _, f := range []struct {
+		key string
+		got uint32
+	}{{"id", ev.ID}, {"replyTo", ev.ReplyTo}} {
+		raw, ok := m[f.key]
+		var n uint32
+		if ok && (json.Unmarshal(raw, &n) != nil || n == 0 || raw[0] == '"' || raw[0] == '-') {
+			t.Errorf("%q: Parse accepted %s %s", doc, f.key, raw)
+		}
+		if n != f.got {
+			t.Errorf("%q: %s %d, encoding/json %d", doc, f.key, f.got, n)
+		}
+	}
+	if _, ok := m["error"]; ok != (ev.Error != nil) {
+		t.Errorf("%q: Error %q, encoding/json has it: %v", doc, ev.Error, ok)
+	} else if ok {
+		var msg string
+		if err := json.Unmarshal(m["error"], &msg); err != nil || msg != string(ev.Error) {
+			t.Errorf("%q: Error %q, encoding/json %q (%v)", doc, ev.Error, msg, err)
+		}
+	}
+}
+
+func TestJSONEncodeRequestReply(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		got  []byte
+		want string
+	}{
+		{"request", AppendJSONRequest(nil, "sum", 1, []byte(`[1,2,3]`)), `{"type":"sum","data":[1,2,3],"id":1}`},
+		{"request max id", AppendJSONRequest(nil, "sum", math.MaxUint32, nil), `{"type":"sum","data":{},"id":4294967295}`},
+		{"request escaped type", AppendJSONRequest([]byte("x"), "a\"\n\u2028", 42, []byte(`"s"`)), "x{\"type\":\"a\\\"\\n\u2028\",\"data\":\"s\",\"id\":42}"},
+		{"reply", AppendJSONReply(nil, "sum", 1, []byte(`6`), ""), `{"type":"sum","data":6,"replyTo":1}`},
+		{"reply no data", AppendJSONReply(nil, "sum", 7, nil, ""), `{"type":"sum","data":{},"replyTo":7}`},
+		{"error reply", AppendJSONReply(nil, "sum", 1, nil, "not a number"), `{"type":"sum","data":{},"replyTo":1,"error":"not a number"}`},
+		{"error reply escaped", AppendJSONReply(nil, "sum", 4294967295, []byte(`null`), "bad \"x\"\n\xff\u2029"), "{\"type\":\"sum\",\"data\":null,\"replyTo\":4294967295,\"error\":\"bad \\\"x\\\"\\n\ufffd\u2029\"}"},
+	} {
+		if string(tc.got) != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, tc.got, tc.want)
+		}
+	}
+	for name, f := range map[string]func(){
+		"request id 0":  func() { AppendJSONRequest(nil, "a", 0, nil) },
+		"reply 0":       func() { AppendJSONReply(nil, "a", 0, nil, "") },
+		"error reply 0": func() { AppendJSONReply(nil, "a", 0, nil, "e") },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+// TestJSONEncodeRequestMatchesStdlib checks the request and reply bytes
+// against encoding/json marshalling a struct with the members in order,
+// which is what JSON.stringify writes for the same object literal (for
+// strings without U+2028/U+2029 or HTML characters).
+func TestJSONEncodeRequestMatchesStdlib(t *testing.T) {
+	type req struct {
+		Type string          `json:"type"`
+		Data json.RawMessage `json:"data"`
+		ID   uint32          `json:"id"`
+	}
+	type rep struct {
+		Type    string          `json:"type"`
+		Data    json.RawMessage `json:"data"`
+		ReplyTo uint32          `json:"replyTo"`
+		Error   string          `json:"error,omitempty"`
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 500 {
+		typ := strings.Map(func(c rune) rune {
+			if c == 0x2028 || c == 0x2029 || c == '<' || c == '>' || c == '&' {
+				return 'x'
+			}
+			return c
+		}, jsonRandString(r))
+		msg := strings.ToValidUTF8(strings.Map(func(c rune) rune {
+			if c == 0x2028 || c == 0x2029 || c == '<' || c == '>' || c == '&' {
+				return 'y'
+			}
+			return c
+		}, jsonRandString(r)), "z")
+		id := r.Uint32() | 1
+		data := json.RawMessage(`{"k":[1,"v"]}`)
+		want, _ := json.Marshal(req{typ, data, id})
+		if got := AppendJSONRequest(nil, typ, id, data); !bytes.Equal(got, want) {
+			t.Fatalf("request: got %q, want %q", got, want)
+		}
+		want, _ = json.Marshal(rep{typ, data, id, msg})
+		if got := AppendJSONReply(nil, typ, id, data, msg); !bytes.Equal(got, want) {
+			t.Fatalf("reply: got %q, want %q", got, want)
+		}
+	}
+}
+
+func TestJSONParseRequestReply(t *testing.T) {
+	for _, tc := range []struct {
+		name, in     string
+		id, replyTo  uint32
+		errMsg, data string // "<nil>" for absent
+	}{
+		{"request", `{"type":"sum","data":[1,2,3],"id":1}`, 1, 0, "<nil>", `[1,2,3]`},
+		{"request max", `{"type":"sum","data":{},"id":4294967295}`, 4294967295, 0, "<nil>", `{}`},
+		{"request id first", `{"id":7,"type":"sum"}`, 7, 0, "<nil>", "<nil>"},
+		{"request whitespace", "{ \"type\" : \"a\" , \"id\" :\t12 \n}", 12, 0, "<nil>", "<nil>"},
+		{"reply", `{"type":"sum","data":6,"replyTo":1}`, 0, 1, "<nil>", `6`},
+		{"error reply", `{"type":"sum","data":{},"replyTo":1,"error":"not a number"}`, 0, 1, "not a number", `{}`},
+		{"error first", `{"error":"e","replyTo":3,"type":"t"}`, 0, 3, "e", "<nil>"},
+		{"error escaped", `{"type":"t","replyTo":2,"error":"a\"\n\u00e9\ud83d\ude00\ud800"}`, 0, 2, "a\"\n\u00e9\U0001f600\ufffd", "<nil>"},
+		{"error empty", `{"type":"t","replyTo":2,"error":""}`, 0, 2, "", "<nil>"},
+		{"escaped keys", `{"type":"t","\u0069d":5}`, 5, 0, "<nil>", "<nil>"},
+		{"escaped keys reply", `{"type":"t","repl\u0079To":5,"\u0065rror":"x"}`, 0, 5, "x", "<nil>"},
+		{"duplicate id last wins", `{"type":"t","id":"x","id":9}`, 9, 0, "<nil>", "<nil>"},
+		{"duplicate id last wins number", `{"type":"t","id":1,"id":2}`, 2, 0, "<nil>", "<nil>"},
+		{"duplicate error last wins", `{"type":"t","replyTo":1,"error":1,"error":"b"}`, 0, 1, "b", "<nil>"},
+		{"near keys ignored", `{"type":"t","ID":"x","Id":0,"reply_to":-1,"replyto":1.5,"Error":null,"errors":1}`, 0, 0, "<nil>", "<nil>"},
+		{"nested members ignored", `{"type":"t","data":{"id":"x","replyTo":0,"error":null}}`, 0, 0, "<nil>", `{"id":"x","replyTo":0,"error":null}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var p JSONParser
+			ev, err := p.Parse([]byte(tc.in))
+			if err != nil {
+				t.Fatalf("Parse(%s): %v", tc.in, err)
+			}
+			if ev.ID != tc.id || ev.ReplyTo != tc.replyTo {
+				t.Errorf("ID %d ReplyTo %d, want %d %d", ev.ID, ev.ReplyTo, tc.id, tc.replyTo)
+			}
+			if tc.errMsg == "<nil>" {
+				if ev.Error != nil {
+					t.Errorf("Error = %q, want nil", ev.Error)
+				}
+			} else if ev.Error == nil || string(ev.Error) != tc.errMsg {
+				t.Errorf("Error = %q (nil %v), want %q", ev.Error, ev.Error == nil, tc.errMsg)
+			}
+			if tc.data == "<nil>" {
+				if ev.Data != nil {
+					t.Errorf("Data = %q, want nil", ev.Data)
+				}
+			} else if string(ev.Data) != tc.data {
+				t.Errorf("Data = %q, want %q", ev.Data, tc.data)
+			}
+			jsonCheckOracle(t, &p, []byte(tc.in))
+		})
+	}
+}
+
+func TestJSONParseRequestReplyInvalid(t *testing.T) {
+	long := strings.Repeat("e", DefaultMaxErrorLen)
+	for _, tc := range []struct {
+		name string
+		opts JSONOptions
+		in   string
+		code Code
+	}{
+		{"id 0", JSONOptions{}, `{"type":"t","id":0}`, CodeNotEnvelope},
+		{"id -0", JSONOptions{}, `{"type":"t","id":-0}`, CodeNotEnvelope},
+		{"id negative", JSONOptions{}, `{"type":"t","id":-1}`, CodeNotEnvelope},
+		{"id 2^32", JSONOptions{}, `{"type":"t","id":4294967296}`, CodeNotEnvelope},
+		{"id huge", JSONOptions{}, `{"type":"t","id":99999999999999999999}`, CodeNotEnvelope},
+		{"id 11 digits", JSONOptions{}, `{"type":"t","id":10000000000}`, CodeNotEnvelope},
+		{"id fraction", JSONOptions{}, `{"type":"t","id":1.0}`, CodeNotEnvelope},
+		{"id fraction 1.5", JSONOptions{}, `{"type":"t","id":1.5}`, CodeNotEnvelope},
+		{"id exponent", JSONOptions{}, `{"type":"t","id":1e0}`, CodeNotEnvelope},
+		{"id exponent E+2", JSONOptions{}, `{"type":"t","id":1E+2}`, CodeNotEnvelope},
+		{"id string", JSONOptions{}, `{"type":"t","id":"1"}`, CodeNotEnvelope},
+		{"id null", JSONOptions{}, `{"type":"t","id":null}`, CodeNotEnvelope},
+		{"id true", JSONOptions{}, `{"type":"t","id":true}`, CodeNotEnvelope},
+		{"id array", JSONOptions{}, `{"type":"t","id":[1]}`, CodeNotEnvelope},
+		{"id object", JSONOptions{}, `{"type":"t","id":{}}`, CodeNotEnvelope},
+		{"id duplicate last bad", JSONOptions{}, `{"type":"t","id":1,"id":0}`, CodeNotEnvelope},
+		{"id escaped key", JSONOptions{}, `{"type":"t","\u0069\u0064":0}`, CodeNotEnvelope},
+		{"replyTo 0", JSONOptions{}, `{"type":"t","replyTo":0}`, CodeNotEnvelope},
+		{"replyTo 2^32", JSONOptions{}, `{"type":"t","replyTo":4294967296}`, CodeNotEnvelope},
+		{"replyTo fraction", JSONOptions{}, `{"type":"t","replyTo":2.0}`, CodeNotEnvelope},
+		{"replyTo exponent", JSONOptions{}, `{"type":"t","replyTo":2e1}`, CodeNotEnvelope},
+		{"replyTo string", JSONOptions{}, `{"type":"t","replyTo":"2"}`, CodeNotEnvelope},
+		{"replyTo negative", JSONOptions{}, `{"type":"t","replyTo":-2}`, CodeNotEnvelope},
+		{"both", JSONOptions{}, `{"type":"t","id":1,"replyTo":1}`, CodeNotEnvelope},
+		{"both reversed", JSONOptions{}, `{"replyTo":2,"type":"t","id":1}`, CodeNotEnvelope},
+		{"both with error", JSONOptions{}, `{"type":"t","id":1,"replyTo":1,"error":"e"}`, CodeNotEnvelope},
+		{"error without replyTo", JSONOptions{}, `{"type":"t","error":"e"}`, CodeNotEnvelope},
+		{"error with id", JSONOptions{}, `{"type":"t","id":1,"error":"e"}`, CodeNotEnvelope},
+		{"error empty without replyTo", JSONOptions{}, `{"type":"t","error":""}`, CodeNotEnvelope},
+		{"error null", JSONOptions{}, `{"type":"t","replyTo":1,"error":null}`, CodeNotEnvelope},
+		{"error number", JSONOptions{}, `{"type":"t","replyTo":1,"error":1}`, CodeNotEnvelope},
+		{"error object", JSONOptions{}, `{"type":"t","replyTo":1,"error":{"message":"x"}}`, CodeNotEnvelope},
+		{"error duplicate last not string", JSONOptions{}, `{"type":"t","replyTo":1,"error":"a","error":false}`, CodeNotEnvelope},
+		{"error max", JSONOptions{}, `{"type":"t","replyTo":1,"error":"` + long + `"}`, 0},
+		{"error max +1", JSONOptions{}, `{"type":"t","replyTo":1,"error":"` + long + `e"}`, CodeNotEnvelope},
+		{"error max escaped", JSONOptions{}, `{"type":"t","replyTo":1,"error":"` + long[1:] + `\u0065"}`, 0},
+		{"error max escaped +1", JSONOptions{}, `{"type":"t","replyTo":1,"error":"` + long + `\u0065"}`, CodeNotEnvelope},
+		{"error custom max", JSONOptions{MaxErrorLen: 3}, `{"type":"t","replyTo":1,"error":"abcd"}`, CodeNotEnvelope},
+		{"error custom max ok", JSONOptions{MaxErrorLen: 3}, `{"type":"t","replyTo":1,"error":"\u0061bc"}`, 0},
+		{"error custom max bytes", JSONOptions{MaxErrorLen: 3}, `{"type":"t","replyTo":1,"error":"\u00e9\u00e9"}`, CodeNotEnvelope},
+		{"error huge escaped", JSONOptions{}, `{"type":"t","replyTo":1,"error":"` + strings.Repeat(`\u00e9`, 1<<12) + `"}`, CodeNotEnvelope},
+		// Precedence: bad JSON (20) first, then not an envelope (21), then
+		// the type checks (13, 22, 23).
+		{"bad json beats bad id", JSONOptions{}, `{"type":"t","id":0,}`, CodeBadJSON},
+		{"bad json in later member", JSONOptions{}, `{"type":"t","id":0,"data":01}`, CodeBadJSON},
+		{"no type beats id", JSONOptions{}, `{"id":1}`, CodeNotEnvelope},
+		{"bad id beats type too long", JSONOptions{MaxTypeLen: 1}, `{"type":"ab","id":0}`, CodeNotEnvelope},
+		{"bad error beats empty type", JSONOptions{}, `{"type":"","error":"e"}`, CodeNotEnvelope},
+		{"long error beats reserved type", JSONOptions{MaxErrorLen: 1, Reserved: ReservedLifecycle}, `{"type":"connect","replyTo":1,"error":"ab"}`, CodeNotEnvelope},
+		{"type too long with request", JSONOptions{MaxTypeLen: 1}, `{"type":"ab","id":1}`, CodeNameTooLong},
+		{"reserved reply", JSONOptions{Reserved: ReservedLifecycle}, `{"type":"error","replyTo":1,"error":"x"}`, CodeReservedType},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := JSONParser{Options: tc.opts}
+			ev, err := p.Parse([]byte(tc.in))
+			if code := jsonCode(t, err); code != tc.code {
+				t.Fatalf("Parse(%.80s): code %d (%v), want %d", tc.in, code, err, tc.code)
+			}
+			if err != nil && (ev.Type != nil || ev.Data != nil || ev.Error != nil || ev.ID != 0 || ev.ReplyTo != 0) {
+				t.Errorf("partial event with an error: %+v", ev)
+			}
+			if tc.code == CodeNotEnvelope && !errors.Is(err, ErrNotEnvelope) {
+				t.Errorf("errors.Is(err, ErrNotEnvelope) is false")
+			}
+		})
+	}
+}
+
+// TestJSONParseErrorAndTypeScratch checks that an escaped type and an
+// escaped error message, both unescaped into the parser's scratch buffer,
+// stay valid together and that the buffer does not grow after the first
+// call with the same options.
+func TestJSONParseErrorAndTypeScratch(t *testing.T) {
+	p := JSONParser{Options: JSONOptions{MaxTypeLen: 8, MaxErrorLen: 8}}
+	in := []byte(`{"type":"\u0074ypeAAAA","replyTo":3,"error":"\u0065rrBBBBB"}`)
+	ev, err := p.Parse(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(ev.Type) != "typeAAAA" || string(ev.Error) != "errBBBBB" || ev.ReplyTo != 3 {
+		t.Fatalf("got %q %q %d", ev.Type, ev.Error, ev.ReplyTo)
+	}
+	if cap(ev.Error) != len(ev.Error) {
+		t.Errorf("Error cap %d > len %d: appending would clobber the scratch", cap(ev.Error), len(ev.Error))
+	}
+	// Appending to Type must not overwrite Error.
+	_ = append(ev.Type, "XXXXXXXXXXXXXXXXXXXX"...)
+	if string(ev.Error) != "errBBBBB" {
+		t.Errorf("appending to Type clobbered Error: %q", ev.Error)
+	}
+	c := cap(p.scratch)
+	for _, s := range []string{
+		`{"type":"\u0061","replyTo":1,"error":"` + strings.Repeat(`\u00e9`, 100) + `"}`,
+		`{"type":"` + strings.Repeat(`\u00e9`, 100) + `","replyTo":1,"error":"\u0061"}`,
+		`{"type":"\u0061","replyTo":1,"error":"\u0061"}`,
+	} {
+		_, _ = p.Parse([]byte(s))
+	}
+	if cap(p.scratch) != c {
+		t.Errorf("scratch grew from %d to %d", c, cap(p.scratch))
+	}
+	// A plain error message aliases the frame.
+	in = []byte(`{"type":"t","replyTo":1,"error":"plain"}`)
+	ev, err = p.Parse(in)
+	if err != nil || &ev.Error[0] != &in[33] || cap(ev.Error) != len(ev.Error) {
+		t.Errorf("plain error does not alias the input: %q, %v", ev.Error, err)
+	}
+}
+
+func TestJSONRequestReplyRoundTrip(t *testing.T) {
+	var p JSONParser
+	for _, id := range []uint32{1, 9, 10, 99, 4294967294, 4294967295} {
+		ev, err := p.Parse(AppendJSONRequest(nil, "t\n", id, []byte(`[1]`)))
+		if err != nil || ev.ID != id || ev.ReplyTo != 0 || ev.Error != nil || string(ev.Type) != "t\n" || string(ev.Data) != `[1]` {
+			t.Errorf("request %d: %+v, %v", id, ev, err)
+		}
+		ev, err = p.Parse(AppendJSONReply(nil, "t", id, []byte(`2`), ""))
+		if err != nil || ev.ID != 0 || ev.ReplyTo != id || ev.Error != nil || string(ev.Data) != `2` {
+			t.Errorf("reply %d: %+v, %v", id, ev, err)
+		}
+		ev, err = p.Parse(AppendJSONReply(nil, "t", id, nil, "boom\t\"x\"\u00e9"))
+		if err != nil || ev.ID != 0 || ev.ReplyTo != id || string(ev.Error) != "boom\t\"x\"\u00e9" || string(ev.Data) != `{}` {
+			t.Errorf("error reply %d: %+v, %v", id, ev, err)
+		}
+	}
+}
+
+func TestJSONRequestErrorDetailHasNoPayload(t *testing.T) {
+	var p JSONParser
+	p.Options.MaxErrorLen = 4
+	for _, in := range []string{
+		`{"type":"t","id":"SECRETSECRET"}`, `{"type":"t","replyTo":12345678901234}`,
+		`{"type":"t","replyTo":1,"error":"SECRETSECRET"}`, `{"type":"t","replyTo":1,"error":"SECRET\nSECRET"}`,
+		`{"type":"t","error":"SECRETSECRET"}`,
+	} {
+		_, err := p.Parse([]byte(in))
+		if err == nil {
+			t.Fatalf("Parse(%s) accepted", in)
+		}
+		if strings.Contains(err.Error(), "CRET") || strings.Contains(err.Error(), "12345678901234") {
+			t.Errorf("error %q echoes payload", err)
+		}
 	}
 }

@@ -383,14 +383,29 @@ func TestVectorEnvelope(t *testing.T) {
 	t.Logf("%d records", len(recs))
 }
 
+// vecUint32 reads a decimal uint32 key, 0 when absent.
+func vecUint32(t *testing.T, r vecRecord, key string) uint32 {
+	t.Helper()
+	v, ok := r.kv[key]
+	if !ok {
+		return 0
+	}
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		t.Fatalf("%v: %s: %v", r, key, err)
+	}
+	return uint32(n)
+}
+
 func TestVectorJSON(t *testing.T) {
 	recs := vecLoad(t, "json.txt", "type", "data", "wire", "dir", "error",
-		"max_type_len", "max_depth", "allow_empty_type", "reserved")
+		"id", "reply_to", "error_msg", "max_type_len", "max_depth", "max_error_len", "allow_empty_type", "reserved")
 	delim := frame.MustDelimiter(frame.DelimiterConfig{})
 	for _, r := range recs {
 		parser := &frame.JSONParser{Options: frame.JSONOptions{
 			MaxTypeLen:     vecNum(t, r, "max_type_len", 0),
 			MaxDepth:       vecNum(t, r, "max_depth", 0),
+			MaxErrorLen:    vecNum(t, r, "max_error_len", 0),
 			AllowEmptyType: vecNum(t, r, "allow_empty_type", 0) == 1,
 			Reserved:       strings.Fields(r.kv["reserved"]),
 		}}
@@ -403,9 +418,24 @@ func TestVectorJSON(t *testing.T) {
 			if !none {
 				data = vecHex(t, r, "data")
 			}
+			id, replyTo := vecUint32(t, r, "id"), vecUint32(t, r, "reply_to")
+			var errMsg []byte
+			if r.has("error_msg") {
+				errMsg = vecHex(t, r, "error_msg")
+				if errMsg == nil {
+					errMsg = []byte{}
+				}
+			}
 			if vecEncode(r) {
 				out, mark := delim.Begin(nil)
-				out = frame.AppendJSONEvent(out, string(typ), data)
+				switch {
+				case id != 0:
+					out = frame.AppendJSONRequest(out, string(typ), id, data)
+				case replyTo != 0:
+					out = frame.AppendJSONReply(out, string(typ), replyTo, data, string(errMsg))
+				default:
+					out = frame.AppendJSONEvent(out, string(typ), data)
+				}
 				got, err := delim.End(out, mark)
 				if err != nil || !bytes.Equal(got, wire) {
 					t.Errorf("%v: encode = %q, %v; want %q", r, got, err, wire)
@@ -424,6 +454,10 @@ func TestVectorJSON(t *testing.T) {
 				}
 				if !bytes.Equal(ev.Type, typ) || !bytes.Equal(ev.Data, data) || (ev.Data == nil) != none {
 					t.Errorf("%v: decoded type %q data %q, want %q %q (none %v)", r, ev.Type, ev.Data, typ, data, none)
+				}
+				if ev.ID != id || ev.ReplyTo != replyTo || !bytes.Equal(ev.Error, errMsg) || (ev.Error == nil) != (errMsg == nil) {
+					t.Errorf("%v: decoded id %d reply_to %d error_msg %q (nil %v), want %d %d %q (nil %v)",
+						r, ev.ID, ev.ReplyTo, ev.Error, ev.Error == nil, id, replyTo, errMsg, errMsg == nil)
 				}
 				vecStreamValid(t, r, delim, wire, p)
 			}
