@@ -40,7 +40,7 @@ const (
 // connections cost no buffer.
 type outbound struct {
 	mu        sync.Mutex
-	ring      *ring.Ring
+	rp        atomic.Pointer[ring.Ring] // allocated by the first write; read lock-free by the flusher
 	ringCap   int
 	over      [][]byte // frames behind the ring, oldest first
 	overOff   int      // bytes of over[0] already written
@@ -87,10 +87,7 @@ func (o *outbound) begin(n int, onLoop bool) ([]byte, error) {
 		o.mu.Lock()
 	}
 	if len(o.over) == 0 && n <= o.ringCap {
-		if o.ring == nil {
-			o.ring, _ = ring.New(o.ringCap)
-		}
-		a, _ := o.ring.Space()
+		a, _ := o.ringLocked().Space()
 		if len(a) >= n {
 			o.reserved = a
 			return a[:0], nil
@@ -122,9 +119,9 @@ func (o *outbound) commit(b []byte) {
 	switch {
 	case n == 0:
 	case o.reserved != nil && len(b) <= len(o.reserved) && unsafe.SliceData(b) == unsafe.SliceData(o.reserved):
-		o.ring.Commit(n)
-	case len(o.over) == 0 && n <= o.ringCap && o.ringHas(n):
-		_ = o.ring.Write(b)
+		o.rp.Load().Commit(n)
+	case len(o.over) == 0 && n <= o.ringCap && o.ringLocked().Free() >= n:
+		_ = o.rp.Load().Write(b)
 	default:
 		o.over = append(o.over, append([]byte(nil), b...))
 		o.overBytes += n
@@ -134,11 +131,15 @@ func (o *outbound) commit(b []byte) {
 	o.mu.Unlock()
 }
 
-func (o *outbound) ringHas(n int) bool {
-	if o.ring == nil {
-		o.ring, _ = ring.New(o.ringCap)
+// ringLocked returns the ring, allocating it on first use. Producer side,
+// under mu.
+func (o *outbound) ringLocked() *ring.Ring {
+	r := o.rp.Load()
+	if r == nil {
+		r, _ = ring.New(o.ringCap)
+		o.rp.Store(r)
 	}
-	return o.ring.Free() >= n
+	return r
 }
 
 // abort releases the lock without publishing anything.
@@ -160,14 +161,22 @@ func (o *outbound) write(p []byte, onLoop bool) error {
 // peek returns pending bytes for the flusher, ring first: up to two ring
 // slices, or else the head of the overflow list. Consumer side only.
 func (o *outbound) peek() (a, b []byte, fromRing bool) {
-	if o.ring != nil {
-		a, b = o.ring.Peek()
+	if r := o.rp.Load(); r != nil {
+		a, b = r.Peek()
 		if len(a) > 0 {
 			return a, b, true
 		}
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	// Look at the ring again under the lock: a producer may have put a
+	// frame there, and another into the overflow list, since the look
+	// above; the ring's frame is older and goes first.
+	if r := o.rp.Load(); r != nil {
+		if a, b = r.Peek(); len(a) > 0 {
+			return a, b, true
+		}
+	}
 	if len(o.over) > 0 {
 		return o.over[0][o.overOff:], nil, false
 	}
@@ -180,7 +189,7 @@ func (o *outbound) consume(n int, fromRing bool) {
 		return
 	}
 	if fromRing {
-		o.ring.Consume(n)
+		o.rp.Load().Consume(n)
 	} else {
 		o.mu.Lock()
 		o.overOff += n
