@@ -1,0 +1,171 @@
+package goipc
+
+import (
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/seed-fc4a2f4b/goipc/frame"
+	"github.com/seed-fc4a2f4b/goipc/poller"
+	"github.com/seed-fc4a2f4b/goipc/unix"
+)
+
+// Forever, as a retry count, retries without limit.
+const Forever = -1
+
+// Policy is what a write does when a connection already holds its maximum
+// of pending outbound bytes (WithMaxPending).
+type Policy = poller.Policy
+
+// Backpressure policies.
+const (
+	// Refuse returns ErrBackpressure to the writer (the default).
+	Refuse = poller.PolicyError
+	// Block waits up to the given timeout for room, then returns
+	// ErrBackpressure. Handlers running on an event loop never wait.
+	Block = poller.PolicyBlock
+	// Disconnect closes the slow peer's connection.
+	Disconnect = poller.PolicyClose
+)
+
+// Option configures a Server or a Client.
+type Option func(*options)
+
+type options struct {
+	codec          Codec
+	logger         *slog.Logger
+	ns             unix.Namespace
+	socketMode     os.FileMode
+	maxConns       int
+	loops          int
+	reusePort      int
+	ringSize       int
+	maxPending     int
+	policy         Policy
+	blockTimeout   time.Duration
+	partialTimeout time.Duration
+	closeTimeout   time.Duration
+	keepAlive      time.Duration
+
+	// client
+	retryInterval time.Duration
+	maxRetries    int
+	backoffMax    time.Duration
+	jitter        bool
+	outboxMsgs    int
+	outboxBytes   int
+	dialTimeout   time.Duration
+	maxPeers      int
+}
+
+func buildOptions(opts []Option) options {
+	o := options{
+		maxRetries:  0,
+		outboxMsgs:  1024,
+		outboxBytes: 4 << 20,
+		dialTimeout: 5 * time.Second,
+		keepAlive:   15 * time.Second,
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+func (o *options) pollerConfig(fc frame.Codec) poller.Config {
+	return poller.Config{
+		Codec:          fc,
+		RingSize:       o.ringSize,
+		MaxPending:     o.maxPending,
+		Policy:         o.policy,
+		BlockTimeout:   o.blockTimeout,
+		PartialTimeout: o.partialTimeout,
+		CloseTimeout:   o.closeTimeout,
+		Logger:         o.logger,
+	}
+}
+
+// WithCodec selects the wire mode and its parameters (default EventCodec()).
+func WithCodec(c Codec) Option { return func(o *options) { o.codec = c } }
+
+// WithLogger sends diagnostics to l. goipc is silent by default and never
+// logs payloads.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithNamespace sets the socket root and appspace that ipc://id addresses
+// resolve in: root + appspace + id, as node-ipc does. The default root is
+// $XDG_RUNTIME_DIR/goipc/ (else <tmp>/goipc-<uid>/), created 0700; the
+// default appspace is "app.". unix.Namespace{Root: "/tmp/", AppSpace:
+// "app."} reproduces node-ipc 9–12's defaults.
+func WithNamespace(ns unix.Namespace) Option { return func(o *options) { o.ns = ns } }
+
+// WithSocketMode sets the permission bits of a server's Unix socket file
+// (default 0600: owner only).
+func WithSocketMode(m os.FileMode) Option { return func(o *options) { o.socketMode = m } }
+
+// WithMaxConns limits a server's open connections; further connections
+// are accepted and closed at once. 0 means no limit.
+func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
+
+// WithLoops sets how many event loops a server runs (default GOMAXPROCS).
+func WithLoops(n int) Option { return func(o *options) { o.loops = n } }
+
+// WithReusePort opens n TCP listeners on the same port with SO_REUSEPORT,
+// each with its own accept loop, where the OS supports it.
+func WithReusePort(n int) Option { return func(o *options) { o.reusePort = n } }
+
+// WithRingSize sets the capacity of each connection's outbound ring (default
+// 64 KiB), allocated on first write.
+func WithRingSize(n int) Option { return func(o *options) { o.ringSize = n } }
+
+// WithMaxPending bounds the bytes queued for one connection and not yet
+// taken by its socket (default 16 MiB), and sets what a write does at the
+// bound: Refuse (default), Block (waiting at most timeout) or Disconnect.
+func WithMaxPending(n int, p Policy, timeout time.Duration) Option {
+	return func(o *options) { o.maxPending, o.policy, o.blockTimeout = n, p, timeout }
+}
+
+// WithPartialTimeout closes a connection whose incomplete frame makes no
+// progress for d (default 30 s; negative disables).
+func WithPartialTimeout(d time.Duration) Option {
+	return func(o *options) { o.partialTimeout = d }
+}
+
+// WithCloseTimeout bounds how long a graceful close waits for queued bytes
+// to reach the socket (default 5 s).
+func WithCloseTimeout(d time.Duration) Option { return func(o *options) { o.closeTimeout = d } }
+
+// WithKeepAlive sets the TCP keepalive period (default 15 s; negative
+// disables).
+func WithKeepAlive(d time.Duration) Option { return func(o *options) { o.keepAlive = d } }
+
+// WithRetry makes a client retry connecting every interval, up to max
+// times in a row (0: no retry; Forever: no limit), and reconnect the same
+// way when a connection drops. The default is no retry.
+func WithRetry(interval time.Duration, max int) Option {
+	return func(o *options) { o.retryInterval, o.maxRetries = interval, max }
+}
+
+// WithBackoff makes retry intervals double after each failure up to max,
+// with random jitter of up to half the interval when jitter is true.
+func WithBackoff(max time.Duration, jitter bool) Option {
+	return func(o *options) { o.backoffMax, o.jitter = max, jitter }
+}
+
+// WithOutbox bounds the messages a client queues while disconnected
+// (default 1024 messages and 4 MiB); Emit beyond it returns ErrOutboxFull.
+// Zero messages disables queueing: Emit while disconnected returns
+// ErrNotConnected.
+func WithOutbox(msgs, bytes int) Option {
+	return func(o *options) { o.outboxMsgs, o.outboxBytes = msgs, bytes }
+}
+
+// WithDialTimeout bounds each connection attempt (default 5 s).
+func WithDialTimeout(d time.Duration) Option { return func(o *options) { o.dialTimeout = d } }
+
+// WithMaxPeers bounds a UDP endpoint's peer table (default 1024); the
+// least recently heard peer is forgotten first.
+func WithMaxPeers(n int) Option { return func(o *options) { o.maxPeers = n } }
