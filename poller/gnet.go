@@ -34,6 +34,8 @@ type LoopEngine struct {
 	reg    registry
 	closed atomic.Bool
 	busy   sync.Map // gnet.EventLoop → *atomic.Int32: the loop is running handlers
+	wmu    sync.Mutex
+	wakers map[gnet.EventLoop]*loopWaker
 }
 
 // loopBusy returns the counter that is non-zero while loop runs handlers.
@@ -52,7 +54,7 @@ func NewLoopEngine(cfg Config, h Handler, loops int) (*LoopEngine, error) {
 	if loops <= 0 {
 		loops = runtime.GOMAXPROCS(0)
 	}
-	e := &LoopEngine{cfg: cfg, h: h}
+	e := &LoopEngine{cfg: cfg, h: h, wakers: make(map[gnet.EventLoop]*loopWaker)}
 	e.reg.init()
 	cli, err := gnet.NewClient(&gnetHandler{e: e},
 		gnet.WithMulticore(loops > 1),
@@ -85,9 +87,15 @@ func (e *LoopEngine) Add(nc net.Conn) (*Conn, error) {
 	if _, err := e.cli.EnrollContext(nc, t); err != nil {
 		return nil, fmt.Errorf("poller: enroll: %w", err)
 	}
-	// Enroll returns after the loop ran OnOpen, which set t.c.
+	// Enroll returns after the loop ran OnOpen, which set t.c and t.gc.
 	if t.c == nil {
 		return nil, ErrClosed
+	}
+	w, err := e.waker(t.gc.EventLoop())
+	if err != nil {
+		e.cfg.Logger.Warn("poller: no waker, falling back to gnet's Wake", "err", err)
+	} else {
+		t.waker.Store(w)
 	}
 	return t.c, nil
 }
@@ -98,7 +106,9 @@ func (e *LoopEngine) Close() error {
 		return nil
 	}
 	e.reg.close()
-	return e.cli.Stop()
+	err := e.cli.Stop()
+	e.closeWakers()
+	return err
 }
 
 // tick is the housekeeper: it restarts flushes that waited for gnet's
@@ -125,11 +135,20 @@ type gnetConn struct {
 	dec       frame.Decoder
 	iov       [2][]byte
 	busy      *atomic.Int32 // shared by the connections of one loop
-	congested atomic.Bool   // gnet's own buffer is over the high-water mark
-	closeAt   atomic.Int64  // when a graceful close began
+	waker     atomic.Pointer[loopWaker]
+	congested atomic.Bool  // gnet's own buffer is over the high-water mark
+	closeAt   atomic.Int64 // when a graceful close began
 }
 
-func (t *gnetConn) wake()        { _ = t.gc.Wake(nil) }
+// wake gets the loop to flush t: through the loop's waker once Add has set
+// it up, else through gnet's Wake.
+func (t *gnetConn) wake() {
+	if w := t.waker.Load(); w != nil {
+		w.wake(t)
+		return
+	}
+	_ = t.gc.Wake(nil)
+}
 func (t *gnetConn) shutdown()    { _ = t.gc.Close() }
 func (t *gnetConn) onLoop() bool { return t.busy.Load() > 0 }
 func (t *gnetConn) fd() int      { return t.gc.Fd() }
@@ -156,6 +175,11 @@ type gnetHandler struct {
 
 func (h *gnetHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	e := h.e
+	if w, ok := gc.Context().(*loopWaker); ok {
+		w.gc = gc
+		close(w.ready)
+		return nil, gnet.None
+	}
 	t, _ := gc.Context().(*gnetConn)
 	if t == nil {
 		return nil, gnet.Close
@@ -172,6 +196,14 @@ func (h *gnetHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 }
 
 func (h *gnetHandler) OnTraffic(gc gnet.Conn) gnet.Action {
+	if w, ok := gc.Context().(*loopWaker); ok {
+		_, _ = gc.Discard(-1)
+		for _, t := range w.drain() {
+			h.wakeFlush(t)
+		}
+		clear(w.spare)
+		return gnet.None
+	}
 	t, _ := gc.Context().(*gnetConn)
 	if t == nil || t.c == nil {
 		return gnet.Close
@@ -206,6 +238,18 @@ func (h *gnetHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 	c.notePartial(gc.InboundBuffered(), time.Now().UnixNano())
 	c.wakeFlag.Store(false)
 	return h.flush(c, t)
+}
+
+// wakeFlush runs on the loop for a connection written from elsewhere.
+func (h *gnetHandler) wakeFlush(t *gnetConn) {
+	c := t.c
+	if c == nil || c.state.Load() == stateClosed {
+		return
+	}
+	c.wakeFlag.Store(false)
+	if h.flush(c, t) == gnet.Close {
+		_ = t.gc.Close()
+	}
 }
 
 // flush hands queued bytes to the socket, one writev per batch, until the
@@ -246,6 +290,9 @@ func (h *gnetHandler) flush(c *Conn, t *gnetConn) gnet.Action {
 }
 
 func (h *gnetHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
+	if _, ok := gc.Context().(*loopWaker); ok {
+		return gnet.None
+	}
 	t, _ := gc.Context().(*gnetConn)
 	if t == nil || t.c == nil {
 		return gnet.None

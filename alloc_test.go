@@ -1,0 +1,159 @@
+//go:build !race
+
+package goipc
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seed-fc4a2f4b/goipc/frame"
+)
+
+// Steady-state messaging allocates nothing: not the client's emit, not the
+// server's receive and reply, not a broadcast per recipient. Each run is a
+// whole round trip through real sockets, so these measure the process:
+// both ends and every goroutine in between.
+
+func allocAddrs(t *testing.T) map[string]string {
+	return map[string]string{
+		"unix": "unix://" + shortTempDir(t) + "/a.sock",
+		"tcp":  "tcp://127.0.0.1:0",
+	}
+}
+
+// waitFor waits for a signal with a timer that is reused, so the wait
+// itself allocates nothing.
+type waitFor struct {
+	ch    chan struct{}
+	timer *time.Timer
+}
+
+func newWaitFor() *waitFor {
+	w := &waitFor{ch: make(chan struct{}, 1), timer: time.NewTimer(time.Hour)}
+	w.timer.Stop()
+	return w
+}
+
+func (w *waitFor) wait(t *testing.T) {
+	w.timer.Reset(10 * time.Second)
+	select {
+	case <-w.ch:
+		w.timer.Stop()
+	case <-w.timer.C:
+		t.Fatal("timed out")
+	}
+}
+
+func (w *waitFor) signal() {
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
+}
+
+func TestAllocsRoundTrip(t *testing.T) {
+	payload := make([]byte, 64)
+	for name, codec := range map[string]Codec{
+		"event":  EventCodec(),
+		"length": LengthCodec(frame.LengthFieldConfig{}),
+	} {
+		for tname, addr := range allocAddrs(t) {
+			t.Run(name+"/"+tname, func(t *testing.T) {
+				srv, err := Listen(addr, WithCodec(codec))
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The server receives and replies on its event loop.
+				if codec.events() {
+					srv.Handle("ping", func(c *Conn, m Message) { c.Emit("pong", m.Data) })
+				} else {
+					srv.OnData(func(c *Conn, b []byte) { c.Send(b) })
+				}
+				startServer(t, srv)
+				cl, err := NewClient(srv.Addr(), WithCodec(codec))
+				if err != nil {
+					t.Fatal(err)
+				}
+				w := newWaitFor()
+				if codec.events() {
+					cl.Handle("pong", func(m Message) { w.signal() })
+				} else {
+					cl.OnData(func(b []byte) { w.signal() })
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if err := cl.Connect(ctx); err != nil {
+					t.Fatal(err)
+				}
+				defer cl.Close()
+				roundTrip := func() {
+					var err error
+					if codec.events() {
+						err = cl.Emit("ping", payload)
+					} else {
+						err = cl.Send(payload)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					w.wait(t)
+				}
+				for range 100 { // warm up: rings, buffers, pools
+					roundTrip()
+				}
+				if a := testing.AllocsPerRun(500, roundTrip); a != 0 {
+					t.Fatalf("%.2f allocations per round trip, want 0", a)
+				}
+			})
+		}
+	}
+}
+
+func TestAllocsBroadcast(t *testing.T) {
+	for tname, addr := range allocAddrs(t) {
+		t.Run(tname, func(t *testing.T) {
+			srv, err := Listen(addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			joined := make(chan struct{}, 10)
+			srv.Handle("join", func(c *Conn, m Message) { joined <- struct{}{} })
+			startServer(t, srv)
+			const clients = 10
+			var got atomic.Int32
+			w := newWaitFor()
+			for range clients {
+				cl, err := Dial(context.Background(), srv.Addr())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer cl.Close()
+				cl.Handle("tick", func(m Message) {
+					if got.Add(1) == clients {
+						w.signal()
+					}
+				})
+				cl.Emit("join", nil)
+				<-joined
+			}
+			payload := make([]byte, 64)
+			broadcast := func() {
+				got.Store(0)
+				if n, err := srv.Broadcast("tick", payload); err != nil || n != clients {
+					t.Fatalf("Broadcast reached %d: %v", n, err)
+				}
+				w.wait(t)
+			}
+			for range 100 {
+				broadcast()
+			}
+			// Per broadcast to 10 recipients: any allocation per recipient
+			// would show as at least 10.
+			if a := testing.AllocsPerRun(300, broadcast); a != 0 {
+				t.Fatalf("%.2f allocations per broadcast to %d clients, want 0", a, clients)
+			}
+		})
+	}
+}
