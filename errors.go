@@ -42,6 +42,9 @@ var (
 	// ErrTooManyConns is the reason a server gives a connection refused
 	// because MaxConns are open.
 	ErrTooManyConns = poller.ErrTooManyConns
+	// ErrPartialTimeout is why a server closed a connection whose
+	// incomplete frame stalled longer than the partial-frame timeout.
+	ErrPartialTimeout = poller.ErrPartialTimeout
 	// ErrUnsupported reports a transport or feature not available on this
 	// platform or not implemented yet.
 	ErrUnsupported = errors.New("goipc: unsupported")
