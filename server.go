@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,6 +126,22 @@ func (s *Server) Conns() []*Conn {
 		return s.udp.peerConns()
 	}
 	return *s.conns.Load()
+}
+
+// Peer returns the Conn for a UDP peer at addr ("host:port"), creating it
+// if the server has not heard from it yet, so the server can emit to an
+// address of its choosing. It fails on stream servers.
+func (s *Server) Peer(addr string) (*Conn, error) {
+	if s.udp == nil {
+		return nil, fmt.Errorf("%w: Peer is for UDP servers", ErrUnsupported)
+	}
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %w", ErrBadAddress, addr, err)
+	}
+	s.udp.peers.Seen(ap)
+	c, _ := s.udp.peer(ap)
+	return c, nil
 }
 
 // Broadcast emits event with data to every open connection (UDP: to every
