@@ -2,6 +2,7 @@ package goipc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/seed-fc4a2f4b/goipc/poller"
+	"github.com/seed-fc4a2f4b/goipc/tlsconn"
 	"github.com/seed-fc4a2f4b/goipc/udp"
 	"github.com/seed-fc4a2f4b/goipc/unix"
 )
@@ -30,10 +32,11 @@ import (
 //
 // All methods are safe for concurrent use.
 type Client struct {
-	ep     endpoint
-	addr   address
-	engine *poller.GoEngine
-	u      *udpEndpoint
+	ep      endpoint
+	addr    address
+	tlsConf *tls.Config // tls:// clients
+	engine  *poller.GoEngine
+	u       *udpEndpoint
 
 	mu        sync.Mutex
 	conn      atomic.Pointer[Conn]
@@ -68,7 +71,10 @@ func NewClient(addr string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	if a.scheme == schemeTLS {
-		return nil, fmt.Errorf("%w: tls:// is not implemented yet", ErrUnsupported)
+		host, _, _ := net.SplitHostPort(a.addr)
+		if c.tlsConf, err = o.tls.Client(host); err != nil {
+			return nil, err
+		}
 	}
 	if a.scheme == schemePipe {
 		return nil, fmt.Errorf("%w: pipe:// is not implemented yet", ErrUnsupported)
@@ -206,8 +212,10 @@ func (c *Client) dial(ctx context.Context) (*Conn, error) {
 	defer cancel()
 	var nc net.Conn
 	var err error
-	switch c.addr.network {
-	case "unix":
+	switch {
+	case c.tlsConf != nil:
+		nc, err = tlsconn.Dial(ctx, "tcp", c.addr.addr, c.tlsConf, c.ep.opts.tls.Timeout())
+	case c.addr.network == "unix":
 		nc, err = unix.Dial(ctx, c.addr.addr)
 	default:
 		d := net.Dialer{KeepAlive: c.ep.opts.keepAlive}

@@ -3,6 +3,7 @@ package goipc
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -36,6 +37,8 @@ func transports() []transport {
 		}},
 		{name: "tcp4", addr: func(t *testing.T) (string, []Option) { return "tcp://127.0.0.1:0", nil }},
 		{name: "tcp6", addr: func(t *testing.T) (string, []Option) { return "tcp://[::1]:0", nil }},
+		tlsTransport("tls4", "127.0.0.1"),
+		tlsTransport("tls6", "[::1]"),
 		{name: "udp4", dgram: true, addr: func(t *testing.T) (string, []Option) { return "udp://127.0.0.1:0", nil }},
 		{name: "udp6", dgram: true, addr: func(t *testing.T) (string, []Option) { return "udp://[::1]:0", nil }},
 	}
@@ -193,7 +196,7 @@ func forEach(t *testing.T, fn func(t *testing.T, tp transport, codec Codec)) {
 	for _, tp := range transports() {
 		for name, codec := range codecs() {
 			t.Run(tp.name+"/"+name, func(t *testing.T) {
-				if tp.name == "tcp6" || tp.name == "udp6" {
+				if strings.HasSuffix(tp.name, "6") {
 					requireIPv6(t)
 				}
 				fn(t, tp, codec)
@@ -296,7 +299,7 @@ func TestConformanceSplitAndCoalesced(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		nc := rawDial(t, srv.Addr())
+		nc := rawDial(t, srv.Addr(), opts...)
 		half := len(stream) / 2
 		for i := range half { // byte by byte
 			if _, err := nc.Write(stream[i : i+1]); err != nil {
@@ -326,15 +329,27 @@ func TestConformanceSplitAndCoalesced(t *testing.T) {
 	})
 }
 
-// rawDial opens a plain socket to a goipc address.
-func rawDial(t *testing.T, addr string) net.Conn {
+// rawDial opens a plain socket to a goipc address — a TLS connection,
+// completing the handshake, for tls:// addresses, configured by opts.
+func rawDial(t *testing.T, addr string, opts ...Option) net.Conn {
 	t.Helper()
 	a, err := parseAddr(addr, unix.Namespace{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc, err := net.Dial(a.network, a.addr)
-	if err != nil {
+	var nc net.Conn
+	if a.scheme == schemeTLS {
+		o := buildOptions(opts)
+		host, _, _ := net.SplitHostPort(a.addr)
+		cfg, err := o.tls.Client(host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, err = tls.Dial("tcp", a.addr, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+	} else if nc, err = net.Dial(a.network, a.addr); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Close() })
@@ -392,12 +407,10 @@ func TestConformanceBroadcast(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A stream server sees a connection when it opens, a UDP server
+		// when the peer's first datagram (the hello below) arrives.
 		joined := make(chan struct{}, 16)
-		if codec.events() {
-			srv.Handle("hello", func(c *Conn, m Message) { joined <- struct{}{} })
-		} else {
-			srv.OnData(func(c *Conn, b []byte) { joined <- struct{}{} })
-		}
+		srv.OnConnect(func(c *Conn) { joined <- struct{}{} })
 		startServer(t, srv)
 		var rs []*recv
 		for range 10 {

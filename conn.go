@@ -2,6 +2,7 @@ package goipc
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -172,6 +173,21 @@ func (c *Conn) RemoteAddr() net.Addr {
 		return net.UDPAddrFromAddrPort(c.up.addr)
 	}
 	return c.pc.RemoteAddr()
+}
+
+// TLS returns the TLS connection state of a tls:// connection: the
+// negotiated version and cipher, and on a mutual-TLS server the verified
+// client certificate chain (PeerCertificates[0] is the client's: its
+// Subject and SANs identify the peer). ok is false for other transports.
+func (c *Conn) TLS() (state tls.ConnectionState, ok bool) {
+	if c.pc == nil {
+		return tls.ConnectionState{}, false
+	}
+	tc, ok := c.pc.NetConn().(*tls.Conn)
+	if !ok {
+		return tls.ConnectionState{}, false
+	}
+	return tc.ConnectionState(), true
 }
 
 // PeerAddr returns a UDP peer's address; ok is false for stream

@@ -212,7 +212,13 @@ func (ep *endpoint) deliver(c *Conn, name, data []byte, id uint32) {
 		return
 	}
 	if f := ep.catchAll.Load(); f != nil {
-		m.Event = unsafe.String(unsafe.SliceData(name), len(name))
+		if id != 0 {
+			// A request may be answered after the handler returns, with
+			// the event name: give it its own copy.
+			m.Event = string(name)
+		} else {
+			m.Event = unsafe.String(unsafe.SliceData(name), len(name))
+		}
 		(*f)(c, m)
 		return
 	}

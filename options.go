@@ -7,6 +7,7 @@ import (
 
 	"github.com/seed-fc4a2f4b/goipc/frame"
 	"github.com/seed-fc4a2f4b/goipc/poller"
+	"github.com/seed-fc4a2f4b/goipc/tlsconn"
 	"github.com/seed-fc4a2f4b/goipc/unix"
 )
 
@@ -46,6 +47,7 @@ type options struct {
 	partialTimeout time.Duration
 	closeTimeout   time.Duration
 	keepAlive      time.Duration
+	tls            tlsconn.Config
 
 	// client
 	retryInterval time.Duration
@@ -169,3 +171,8 @@ func WithDialTimeout(d time.Duration) Option { return func(o *options) { o.dialT
 // WithMaxPeers bounds a UDP endpoint's peer table (default 1024); the
 // least recently heard peer is forgotten first.
 func WithMaxPeers(n int) Option { return func(o *options) { o.maxPeers = n } }
+
+// WithTLS configures TLS for tls:// addresses: a server's certificate (and
+// a client CA to require client certificates: mutual TLS), a client's CA,
+// server name and optional client certificate. See tlsconn.Config.
+func WithTLS(cfg tlsconn.Config) Option { return func(o *options) { o.tls = cfg } }

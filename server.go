@@ -2,6 +2,7 @@ package goipc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seed-fc4a2f4b/goipc/poller"
+	"github.com/seed-fc4a2f4b/goipc/tlsconn"
 	"github.com/seed-fc4a2f4b/goipc/unix"
 )
 
@@ -34,6 +36,9 @@ type Server struct {
 
 	onConnect    atomic.Pointer[func(*Conn)]
 	onDisconnect atomic.Pointer[func(*Conn, error)]
+
+	tlsConf    *tls.Config // tls:// servers
+	handshakes sync.WaitGroup
 
 	serving   atomic.Bool
 	closeOnce sync.Once
@@ -70,7 +75,9 @@ func Listen(addr string, opts ...Option) (*Server, error) {
 		}
 		return s, nil
 	case schemeTLS:
-		return nil, fmt.Errorf("%w: tls:// is not implemented yet", ErrUnsupported)
+		if s.tlsConf, err = o.tls.Server(); err != nil {
+			return nil, err
+		}
 	}
 	lns, err := listenStream(a, o)
 	if err != nil {
@@ -80,7 +87,12 @@ func Listen(addr string, opts ...Option) (*Server, error) {
 	if lns[0].Addr().Network() == "tcp" {
 		s.addr.addr = lns[0].Addr().String()
 	}
-	s.engine, err = poller.NewServerEngine(o.pollerConfig(s.ep.fc), serverHandler{s}, o.loops)
+	if s.tlsConf != nil {
+		// crypto/tls needs blocking connections: goroutines, not loops.
+		s.engine, err = poller.NewGoEngine(o.pollerConfig(s.ep.fc), serverHandler{s})
+	} else {
+		s.engine, err = poller.NewServerEngine(o.pollerConfig(s.ep.fc), serverHandler{s}, o.loops)
+	}
 	if err != nil {
 		for _, ln := range lns {
 			ln.Close()
@@ -266,11 +278,44 @@ func (s *Server) accept(ln net.Listener) error {
 			}
 		}
 		s.open.Add(1)
-		if _, err := s.engine.Add(nc); err != nil {
-			s.open.Add(-1)
-			o.logger.Warn("goipc: cannot serve connection", "err", err)
+		if s.tlsConf != nil {
+			// The handshake runs on its own goroutine, bounded by the
+			// handshake timeout, so a slow or hostile peer holds up no one.
+			s.handshakes.Add(1)
+			go s.handshake(nc)
+			continue
 		}
+		s.add(nc)
 	}
+}
+
+func (s *Server) add(nc net.Conn) {
+	if _, err := s.engine.Add(nc); err != nil {
+		s.open.Add(-1)
+		s.ep.opts.logger.Warn("goipc: cannot serve connection", "err", err)
+	}
+}
+
+func (s *Server) handshake(nc net.Conn) {
+	defer s.handshakes.Done()
+	tc := tls.Server(nc, s.tlsConf)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-s.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := tlsconn.Handshake(ctx, tc, s.ep.opts.tls.Timeout())
+	cancel()
+	if err != nil {
+		s.open.Add(-1)
+		s.ep.opts.logger.Warn("goipc: TLS handshake failed", "remote", nc.RemoteAddr(), "err", err)
+		nc.Close()
+		return
+	}
+	s.add(tc)
 }
 
 func isTemporary(err error) bool {
@@ -296,6 +341,7 @@ func (s *Server) Close() error {
 			}
 		}
 		s.accepting.Wait()
+		s.handshakes.Wait()
 		conns := *s.conns.Load()
 		for _, c := range conns {
 			c.Close()

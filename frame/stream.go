@@ -81,6 +81,14 @@ func (d *Decoder) Next() ([]byte, error) {
 	for {
 		n := max(need, d.src.Buffered())
 		b, err := d.src.Peek(n)
+		if err == nil {
+			// A blocking source may have read more than asked for while
+			// waiting: look at all of it, so a raw chunk or a run of small
+			// frames is not cut down to the bytes first asked for.
+			if m := d.src.Buffered(); m > len(b) {
+				b, err = d.src.Peek(m)
+			}
+		}
 		if len(b) > 0 {
 			p, m, perr := d.parse(b)
 			if perr != nil {

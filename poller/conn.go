@@ -111,6 +111,9 @@ type transport interface {
 	// fd returns the socket's descriptor for option and credential
 	// queries, or -1.
 	fd() int
+	// netConn returns the net.Conn of goroutine-driven connections, nil
+	// on event loops.
+	netConn() net.Conn
 }
 
 const (
@@ -158,6 +161,12 @@ func (c *Conn) RemoteAddr() net.Addr { return c.remote }
 // Fd returns the socket's file descriptor for read-only queries such as
 // peer credentials, or -1. Do not read, write or close it.
 func (c *Conn) Fd() int { return c.tr.fd() }
+
+// NetConn returns the underlying net.Conn of a goroutine-driven
+// connection (TLS, clients, Windows), for read-only inspection such as a
+// TLS connection state; nil for event-loop connections. Do not read from,
+// write to or close it.
+func (c *Conn) NetConn() net.Conn { return c.tr.netConn() }
 
 // Pending returns the outbound bytes queued and not yet handed to the
 // socket.

@@ -149,9 +149,10 @@ func (t *gnetConn) wake() {
 	}
 	_ = t.gc.Wake(nil)
 }
-func (t *gnetConn) shutdown()    { _ = t.gc.Close() }
-func (t *gnetConn) onLoop() bool { return t.busy.Load() > 0 }
-func (t *gnetConn) fd() int      { return t.gc.Fd() }
+func (t *gnetConn) shutdown()         { _ = t.gc.Close() }
+func (t *gnetConn) onLoop() bool      { return t.busy.Load() > 0 }
+func (t *gnetConn) netConn() net.Conn { return nil }
+func (t *gnetConn) fd() int           { return t.gc.Fd() }
 func (t *gnetConn) closeStart() time.Time {
 	if n := t.closeAt.Load(); n != 0 {
 		return time.Unix(0, n)

@@ -111,6 +111,8 @@ func (t *goConn) shutdown() {
 
 func (t *goConn) onLoop() bool { return false }
 
+func (t *goConn) netConn() net.Conn { return t.nc }
+
 func (t *goConn) fd() int { return rawFd(t.nc) }
 
 func (t *goConn) closeStart() time.Time {

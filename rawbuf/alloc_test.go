@@ -119,3 +119,16 @@ func TestAllocsHex(t *testing.T) {
 		}
 	})
 }
+
+// A short record from a hostile peer costs nothing when checked with Failed.
+func TestAllocsShortReadFailed(t *testing.T) {
+	short := make([]byte, 10)
+	assertNoAllocs(t, "short read checked with Failed", func() {
+		r := NewReader(short, LittleEndian)
+		_ = r.U32()
+		_ = r.U64()
+		if !r.Failed() {
+			t.Fatal("short read not reported")
+		}
+	})
+}

@@ -52,8 +52,14 @@ func (r *Reader) Reset(b []byte, o Order) {
 // Order returns the byte order r reads in.
 func (r *Reader) Order() Order { return r.order }
 
+// Failed reports whether a read ran short. Unlike Err it never allocates:
+// use it on hot paths fed by untrusted peers, and Err when you want the
+// details.
+func (r *Reader) Failed() bool { return r.failed }
+
 // Err returns nil, or the first short-read error; it wraps ErrShort and
-// io.ErrUnexpectedEOF. Repeated calls return the same error value.
+// io.ErrUnexpectedEOF. The error is built (allocated) on the first call
+// after a failure; repeated calls return the same value. See Failed.
 func (r *Reader) Err() error {
 	if r.failed && r.err == nil {
 		r.err = fmt.Errorf("%w: need %d bytes at offset %d, %d remain (%w)",
