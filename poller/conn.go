@@ -126,6 +126,7 @@ const (
 // methods are safe for concurrent use unless stated otherwise.
 type Conn struct {
 	cfg    *Config
+	reg    *registry // the engine's, for the housekeeper's attention
 	out    outbound
 	tr     transport
 	local  net.Addr
@@ -143,8 +144,8 @@ type Conn struct {
 	Value any
 }
 
-func newConn(cfg *Config, tr transport, local, remote net.Addr) *Conn {
-	c := &Conn{cfg: cfg, tr: tr, local: local, remote: remote, done: make(chan struct{})}
+func newConn(cfg *Config, reg *registry, tr transport, local, remote net.Addr) *Conn {
+	c := &Conn{cfg: cfg, reg: reg, tr: tr, local: local, remote: remote, done: make(chan struct{})}
 	c.out.init(cfg.RingSize, cfg.MaxPending, cfg.Policy, cfg.BlockTimeout)
 	return c
 }
@@ -241,6 +242,7 @@ func (c *Conn) requestFlush() {
 func (c *Conn) Close() error {
 	if c.state.CompareAndSwap(stateOpen, stateClosing) {
 		c.out.close()
+		c.reg.watchAdd(c) // the close timeout
 		c.wakeFlag.Store(true)
 		c.tr.wake()
 	}

@@ -19,28 +19,36 @@ type Engine interface {
 	Close() error
 }
 
-// housekeepInterval is how often the housekeeper looks at connections.
-func housekeepInterval(cfg Config) time.Duration {
-	d := 5 * time.Millisecond
-	if cfg.PartialTimeout > 0 && cfg.PartialTimeout/4 < d {
-		d = max(cfg.PartialTimeout/4, time.Millisecond)
+// Housekeeping intervals: watched connections (a flush waiting for the
+// socket to drain, a graceful close under way) are looked at every
+// fastInterval while there are any; every connection is looked at once per
+// slow interval, a quarter of the partial-frame timeout (clamped), for
+// stalled frames. An idle engine wakes only at the slow interval.
+const fastInterval = 2 * time.Millisecond
+
+func slowInterval(cfg Config) time.Duration {
+	if cfg.PartialTimeout <= 0 {
+		return time.Second
 	}
-	return d
+	return min(max(cfg.PartialTimeout/4, 10*time.Millisecond), time.Second)
 }
 
 // registry tracks an engine's live connections for the housekeeping
-// goroutine: graceful closes waiting on the socket, congested flushes and
-// partial-frame timeouts. It is touched on open, on close and by the
-// housekeeper, never per message.
+// goroutine. It is touched on open, on close, when a connection starts or
+// stops needing attention, and by the housekeeper — never per message.
 type registry struct {
 	mu    sync.Mutex
 	conns map[*Conn]struct{}
+	watch map[*Conn]struct{}
+	kick  chan struct{}
 	stop  chan struct{}
 	once  sync.Once
 }
 
 func (r *registry) init() {
 	r.conns = make(map[*Conn]struct{})
+	r.watch = make(map[*Conn]struct{})
+	r.kick = make(chan struct{}, 1)
 	r.stop = make(chan struct{})
 }
 
@@ -53,12 +61,39 @@ func (r *registry) add(c *Conn) {
 func (r *registry) remove(c *Conn) {
 	r.mu.Lock()
 	delete(r.conns, c)
+	delete(r.watch, c)
 	r.mu.Unlock()
 }
 
-func (r *registry) snapshot(dst []*Conn) []*Conn {
+// watchAdd asks the housekeeper to look at c often until unwatch.
+func (r *registry) watchAdd(c *Conn) {
 	r.mu.Lock()
-	for c := range r.conns {
+	_, live := r.conns[c]
+	if live {
+		r.watch[c] = struct{}{}
+	}
+	r.mu.Unlock()
+	if live {
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (r *registry) unwatch(c *Conn) {
+	r.mu.Lock()
+	delete(r.watch, c)
+	r.mu.Unlock()
+}
+
+func (r *registry) snapshot(dst []*Conn, watched bool) []*Conn {
+	r.mu.Lock()
+	m := r.conns
+	if watched {
+		m = r.watch
+	}
+	for c := range m {
 		dst = append(dst, c)
 	}
 	r.mu.Unlock()
@@ -67,22 +102,36 @@ func (r *registry) snapshot(dst []*Conn) []*Conn {
 
 func (r *registry) close() { r.once.Do(func() { close(r.stop) }) }
 
-// housekeep runs every interval until the registry closes, calling fn
-// with the current time for each connection.
-func (r *registry) housekeep(interval time.Duration, fn func(c *Conn, now time.Time)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
+// housekeep calls fn for the watched connections every fastInterval while
+// there are any, and for all connections every slow interval, until the
+// registry closes.
+func (r *registry) housekeep(slow time.Duration, fn func(c *Conn, now time.Time)) {
+	slowT := time.NewTicker(slow)
+	defer slowT.Stop()
+	fast := time.NewTimer(fastInterval)
+	fast.Stop()
 	var buf []*Conn
+	run := func(now time.Time, watched bool) int {
+		buf = r.snapshot(buf[:0], watched)
+		for _, c := range buf {
+			fn(c, now)
+		}
+		n := len(buf)
+		clear(buf)
+		return n
+	}
 	for {
 		select {
 		case <-r.stop:
 			return
-		case now := <-t.C:
-			buf = r.snapshot(buf[:0])
-			for _, c := range buf {
-				fn(c, now)
+		case now := <-slowT.C:
+			run(now, false)
+		case <-r.kick:
+			fast.Reset(fastInterval)
+		case now := <-fast.C:
+			if run(now, true) > 0 {
+				fast.Reset(fastInterval)
 			}
-			clear(buf)
 		}
 	}
 }

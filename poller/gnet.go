@@ -71,7 +71,7 @@ func NewLoopEngine(cfg Config, h Handler, loops int) (*LoopEngine, error) {
 		return nil, fmt.Errorf("poller: gnet: %w", err)
 	}
 	e.cli = cli
-	go e.reg.housekeep(housekeepInterval(cfg), e.tick)
+	go e.reg.housekeep(slowInterval(cfg), e.tick)
 	return e, nil
 }
 
@@ -124,6 +124,8 @@ func (e *LoopEngine) tick(c *Conn, now time.Time) {
 	case t.congested.Load() || c.closing():
 		c.wakeFlag.Store(true)
 		t.wake()
+	default:
+		e.reg.unwatch(c)
 	}
 }
 
@@ -187,7 +189,7 @@ func (h *gnetHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	t.gc, t.busy = gc, e.loopBusy(gc.EventLoop())
 	t.dec = *frame.NewDecoder(gnetSource{gc}, e.cfg.Codec)
-	c := newConn(&e.cfg, t, gc.LocalAddr(), gc.RemoteAddr())
+	c := newConn(&e.cfg, &e.reg, t, gc.LocalAddr(), gc.RemoteAddr())
 	t.c = c
 	e.reg.add(c)
 	t.busy.Add(1)
@@ -259,7 +261,9 @@ func (h *gnetHandler) wakeFlush(t *gnetConn) {
 func (h *gnetHandler) flush(c *Conn, t *gnetConn) gnet.Action {
 	for {
 		if t.gc.OutboundBuffered() >= h.e.cfg.RingSize {
-			t.congested.Store(true)
+			if !t.congested.Swap(true) {
+				h.e.reg.watchAdd(c)
+			}
 			return gnet.None
 		}
 		a, b, fromRing := c.out.peek()
@@ -285,7 +289,9 @@ func (h *gnetHandler) flush(c *Conn, t *gnetConn) gnet.Action {
 			return gnet.Close
 		}
 		t.closeStart()
-		t.congested.Store(true)
+		if !t.congested.Swap(true) {
+			h.e.reg.watchAdd(c)
+		}
 	}
 	return gnet.None
 }

@@ -39,7 +39,7 @@ func NewGoEngine(cfg Config, h Handler) (*GoEngine, error) {
 	}
 	e := &GoEngine{cfg: cfg, h: h}
 	e.reg.init()
-	go e.reg.housekeep(housekeepInterval(cfg), e.tick)
+	go e.reg.housekeep(slowInterval(cfg), e.tick)
 	return e, nil
 }
 
@@ -51,7 +51,7 @@ func (e *GoEngine) Add(nc net.Conn) (*Conn, error) {
 		return nil, ErrClosed
 	}
 	t := &goConn{nc: nc, wakeCh: make(chan struct{}, 1), stop: make(chan struct{})}
-	c := newConn(&e.cfg, t, nc.LocalAddr(), nc.RemoteAddr())
+	c := newConn(&e.cfg, &e.reg, t, nc.LocalAddr(), nc.RemoteAddr())
 	t.c = c
 	t.br = bufio.NewReaderSize(readHook{t}, e.cfg.ReadBuffer)
 	t.dec = frame.NewDecoder(t.br, e.cfg.Codec)
@@ -67,7 +67,7 @@ func (e *GoEngine) Close() error {
 	if !e.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	for _, c := range e.reg.snapshot(nil) {
+	for _, c := range e.reg.snapshot(nil, false) {
 		c.CloseNow(nil)
 	}
 	e.reg.close()
@@ -81,6 +81,8 @@ func (e *GoEngine) tick(c *Conn, now time.Time) {
 		c.CloseNow(ErrPartialTimeout)
 	case c.closing() && now.Sub(t.closeStart()) > e.cfg.CloseTimeout:
 		c.CloseNow(errors.New("poller: close timed out with bytes unsent"))
+	case !c.closing():
+		e.reg.unwatch(c)
 	}
 }
 
