@@ -1,5 +1,5 @@
 // Package goipc is fast inter-process communication for Go: one API over
-// Unix sockets, TCP and UDP (TLS and Windows named pipes are coming), with
+// Unix sockets, TCP, TLS and UDP (Windows named pipes are coming), with
 // event-loop servers and no allocation per message.
 //
 // # Addresses
@@ -8,6 +8,7 @@
 //	unix://@world                a Linux abstract socket
 //	ipc://world                  node-ipc's rule: socket root + appspace + id
 //	tcp://127.0.0.1:8000         TCP, IPv4 or IPv6 ([::1]:8000); port 0 picks one
+//	tls://127.0.0.1:8443         TLS over TCP (WithTLS; mutual TLS with a client CA)
 //	udp://127.0.0.1:8000         UDP, one message per datagram
 //
 // # Wire modes

@@ -1,0 +1,6 @@
+//go:build race
+
+package main
+
+// raceEnabled builds the tested binary with -race too.
+const raceEnabled = true
