@@ -43,7 +43,9 @@ func (a address) String() string {
 //
 //	unix:///abs/path     a Unix socket file
 //	unix://@name         a Linux abstract socket
-//	ipc://id             node-ipc's rule: socket root + appspace + id
+//	ipc://id             node-ipc's rule: socket root + appspace + id; on
+//	                     Windows node-ipc's named pipe for that path
+//	                     (\\.\pipe\goipc-<user>-app.id by default, see ipcAddr)
 //	tcp://host:port      TCP, IPv4 or IPv6 ([::1]:port)
 //	udp://host:port      UDP; udp6 for an IPv6 literal, else udp4
 //	tls://host:port      TLS over TCP
@@ -66,13 +68,13 @@ func parseAddr(s string, ns unix.Namespace) (address, error) {
 			return address{}, fmt.Errorf("%w %q: a unix address needs an absolute path (unix:///path) or an abstract name (unix://@name)", ErrBadAddress, s)
 		}
 	case schemeIPC:
-		a.network = "unix"
-		p, err := ns.Path(rest)
+		// Unix socket root + appspace + id; on Windows the named pipe
+		// node-ipc maps that path to (see ipcAddr).
+		ia, err := ipcAddr(rest, ns, runtime.GOOS)
 		if err != nil {
 			return address{}, fmt.Errorf("%w %q: %w", ErrBadAddress, s, err)
 		}
-		a.addr = p
-		a.defaultRoot = ns.Root == ""
+		a = ia
 	case schemeTCP, schemeTLS:
 		a.network = "tcp"
 		if err := checkHostPort(rest); err != nil {
@@ -90,11 +92,12 @@ func parseAddr(s string, ns unix.Namespace) (address, error) {
 		}
 		a.addr = rest
 	case schemePipe:
-		if rest == "" {
-			return address{}, fmt.Errorf("%w %q: empty pipe name", ErrBadAddress, s)
+		p, err := unix.PipePath(rest)
+		if err != nil {
+			return address{}, fmt.Errorf("%w %q: %w", ErrBadAddress, s, err)
 		}
 		a.network = "pipe"
-		a.addr = rest
+		a.addr = p
 	default:
 		return address{}, fmt.Errorf("%w %q: unknown scheme %q (want unix, ipc, tcp, udp, tls or pipe)", ErrBadAddress, s, scheme)
 	}

@@ -76,9 +76,6 @@ func NewClient(addr string, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
-	if a.scheme == schemePipe {
-		return nil, fmt.Errorf("%w: pipe:// is not implemented yet", ErrUnsupported)
-	}
 	c.addr = a
 	if a.scheme != schemeUDP {
 		if c.engine, err = poller.NewGoEngine(o.pollerConfig(c.ep.fc), clientHandler{c}); err != nil {
@@ -217,6 +214,8 @@ func (c *Client) dial(ctx context.Context) (*Conn, error) {
 		nc, err = tlsconn.Dial(ctx, "tcp", c.addr.addr, c.tlsConf, c.ep.opts.tls.Timeout())
 	case c.addr.network == "unix":
 		nc, err = unix.Dial(ctx, c.addr.addr)
+	case c.addr.network == "pipe":
+		nc, err = dialPipe(ctx, c.addr.addr)
 	default:
 		d := net.Dialer{KeepAlive: c.ep.opts.keepAlive}
 		nc, err = d.DialContext(ctx, c.addr.network, c.addr.addr)

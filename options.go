@@ -48,6 +48,7 @@ type options struct {
 	closeTimeout   time.Duration
 	keepAlive      time.Duration
 	tls            tlsconn.Config
+	pipeSDDL       string
 
 	// client
 	retryInterval time.Duration
@@ -176,3 +177,7 @@ func WithMaxPeers(n int) Option { return func(o *options) { o.maxPeers = n } }
 // a client CA to require client certificates: mutual TLS), a client's CA,
 // server name and optional client certificate. See tlsconn.Config.
 func WithTLS(cfg tlsconn.Config) Option { return func(o *options) { o.tls = cfg } }
+
+// WithPipeSecurity sets the security descriptor (SDDL) of a Windows named
+// pipe server. The default grants access to the current user only.
+func WithPipeSecurity(sddl string) Option { return func(o *options) { o.pipeSDDL = sddl } }

@@ -2,6 +2,7 @@ package frame
 
 import (
 	"encoding/binary"
+	"math"
 	"strconv"
 
 	"github.com/klauspost/compress/s2"
@@ -64,7 +65,7 @@ func (c *Compressor) Algorithm() Compression { return c.algo }
 // makes it smaller. A nil Compressor never compresses. flags must not carry
 // compression bits: the Compressor sets them.
 func (c *Compressor) AppendEvent(dst []byte, name string, flags Flags, id uint32, data []byte) ([]byte, error) {
-	if c == nil || len(data) < c.threshold || len(data) > 1<<32-1 {
+	if c == nil || len(data) < c.threshold || uint64(len(data)) > math.MaxUint32 {
 		return AppendEvent(dst, name, flags, id, data)
 	}
 	if err := checkOutgoing(name, flags); err != nil {

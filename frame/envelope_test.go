@@ -148,7 +148,7 @@ func TestCompressionRoundTrip(t *testing.T) {
 		// Incompressible data goes uncompressed.
 		random := make([]byte, 4096)
 		for i := range random {
-			random[i] = byte(i*2654435761>>13) ^ byte(i>>3*7)
+			random[i] = byte(uint64(i)*2654435761>>13) ^ byte(i>>3*7)
 		}
 		wire, _ := c.AppendEvent(nil, "r", 0, 0, random)
 		if ev, _ := ParseEvent(wire); ev.Flags.Compression() != None && len(wire) > len(random) {

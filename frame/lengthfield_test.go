@@ -242,7 +242,7 @@ func TestLengthFieldBadConfig(t *testing.T) {
 		{MaxFrame: 3},                  // below the header
 		{MaxFrame: -1},                 // negative
 		{Size: 2, Adjustment: 200, MaxFrame: 100}, // smallest frame above max
-		{Adjustment: 1 << 31},
+		{Adjustment: math.MaxInt32},
 	}
 	for _, cfg := range bad {
 		if _, err := NewLengthField(cfg); !errors.Is(err, ErrInvalidConfig) {

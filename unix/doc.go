@@ -59,6 +59,20 @@
 // path already starts with `\\.\pipe\`. So "/tmp/app.world" becomes
 // `\\.\pipe\tmp-app.world`; see [Namespace.PipeName].
 //
+// # Windows named pipes
+//
+// [ListenPipe] and [DialPipe] serve and reach local named pipes; goipc
+// uses them for pipe://name and, on Windows, for ipc://id, whose pipe is
+// Namespace.PipeName of the id under [DefaultPipeRoot] ("/goipc-<user>/",
+// after node-ipc 13's win32 "/node-ipc-<user>/") unless a Root is set.
+// [PipePath] validates and completes a name. Pipes are created with a
+// current-user-only security descriptor ([DefaultPipeSDDL]), refuse remote
+// clients, and refuse to join an existing pipe of the same name
+// ([ErrAddrInUse]). Their connections are os.File handles on the Go
+// runtime's I/O completion port (FILE_FLAG_OVERLAPPED, Go 1.25+), so reads
+// and writes park goroutines, not threads, and deadlines work. Elsewhere
+// ListenPipe and DialPipe fail with [ErrUnsupported].
+//
 // # Goroutine safety
 //
 // Namespace is a plain value and safe to share. All functions are safe for

@@ -38,4 +38,10 @@ var (
 	// ErrUnsupported reports an operation the current operating system
 	// cannot perform (peer credentials, ownership checks).
 	ErrUnsupported = errors.New("unix: not supported on this platform")
+
+	// ErrBadPipeName reports a Windows named pipe name that PipePath
+	// refuses: empty, too long, not valid UTF-8, containing '/' or NUL, or
+	// with an empty, ".", ".." or dot- or space-terminated '\'-separated
+	// element.
+	ErrBadPipeName = errors.New("unix: bad pipe name")
 )
