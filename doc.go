@@ -1,5 +1,5 @@
 // Package goipc is fast inter-process communication for Go: one API over
-// Unix sockets, TCP, TLS and UDP (Windows named pipes are coming), with
+// Unix sockets (named pipes on Windows), TCP, TLS and UDP, with
 // event-loop servers and no allocation per message.
 //
 // # Addresses
@@ -10,6 +10,7 @@
 //	tcp://127.0.0.1:8000         TCP, IPv4 or IPv6 ([::1]:8000); port 0 picks one
 //	tls://127.0.0.1:8443         TLS over TCP (WithTLS; mutual TLS with a client CA)
 //	udp://127.0.0.1:8000         UDP, one message per datagram
+//	pipe://world                 a Windows named pipe (\\.\pipe\world)
 //
 // # Wire modes
 //
