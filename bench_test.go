@@ -53,7 +53,7 @@ func bmTempDir(b *testing.B) string {
 // bmPair starts a server (setup registers its handlers before Serve) and
 // dials a client (csetup registers the client's before Connect). Both are
 // closed by b.Cleanup.
-func bmPair(b *testing.B, network string, codec Codec, setup func(*Server), csetup func(*Client)) (*Server, *Client) {
+func bmPair(b *testing.B, network string, codec Codec, setup func(*Server), csetup func(*Client), copts ...Option) (*Server, *Client) {
 	srv, err := Listen(bmListenAddr(b, network), WithCodec(codec))
 	if err != nil {
 		b.Fatal(err)
@@ -61,7 +61,7 @@ func bmPair(b *testing.B, network string, codec Codec, setup func(*Server), cset
 	setup(srv)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(context.Background()) }()
-	cl, err := NewClient(srv.Addr(), WithCodec(codec))
+	cl, err := NewClient(srv.Addr(), append([]Option{WithCodec(codec)}, copts...)...)
 	if err != nil {
 		srv.Close()
 		b.Fatal(err)
@@ -158,13 +158,15 @@ func bmStream(b *testing.B, network string, mode Mode) {
 	if mode == ModeLength {
 		codec = LengthCodec(frame.LengthFieldConfig{Size: 4})
 	}
+	// A streaming sender waits for room rather than spinning: the Block
+	// policy parks it until the writer has taken bytes from the queue.
 	_, cl := bmPair(b, network, codec, func(s *Server) {
 		if mode == ModeLength {
 			s.OnData(func(*Conn, []byte) { cnt.hit() })
 		} else {
 			s.Handle("m", func(*Conn, Message) { cnt.hit() })
 		}
-	}, nil)
+	}, nil, WithMaxPending(0, Block, bmTimeout))
 	p := bmData()
 	var retries int64
 	send := func(n int) {

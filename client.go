@@ -367,7 +367,7 @@ func (c *Client) Send(data []byte) error {
 func (c *Client) send(event string, data []byte) error {
 	if conn := c.conn.Load(); conn != nil {
 		err := conn.send(kindEvent, event, 0, data, "")
-		if !errors.Is(err, ErrClosed) {
+		if err == nil || !errors.Is(err, ErrClosed) {
 			return err
 		}
 	}

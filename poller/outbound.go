@@ -36,14 +36,18 @@ const (
 // ring), it goes to the overflow list, and so does every later frame until
 // the flusher has drained the list: order is kept, and total pending bytes
 // stay within max. The overflow list is the slow-consumer and large-frame
-// path; it allocates. The ring is allocated on the first write, so idle
+// path: frames are packed back to back into pooled 64 KiB chunks, so the
+// flusher still writes up to a chunk per writev and a steady overflow
+// allocates nothing (frames larger than a chunk get a chunk of their own,
+// which does allocate). The ring is allocated on the first write, so idle
 // connections cost no buffer.
 type outbound struct {
 	mu        sync.Mutex
 	rp        atomic.Pointer[ring.Ring] // allocated by the first write; read lock-free by the flusher
 	ringCap   int
-	over      [][]byte // frames behind the ring, oldest first
-	overOff   int      // bytes of over[0] already written
+	over      []*chunk // frames behind the ring, oldest first (from overHead), packed into chunks
+	overHead  int      // index of the oldest chunk not yet written out
+	overOff   int      // bytes of over[overHead] already written
 	overBytes int
 	scratch   []byte // encoding space when the ring's free space wraps
 	reserved  []byte // the region handed out by begin, for commit to recognise
@@ -86,7 +90,7 @@ func (o *outbound) begin(n int, onLoop bool) ([]byte, error) {
 		}
 		o.mu.Lock()
 	}
-	if len(o.over) == 0 && n <= o.ringCap {
+	if o.overEmpty() && n <= o.ringCap {
 		a, _ := o.ringLocked().Space()
 		if len(a) >= n {
 			o.reserved = a
@@ -100,9 +104,19 @@ func (o *outbound) begin(n int, onLoop bool) ([]byte, error) {
 	return o.scratch[:0], nil
 }
 
+var timerPool sync.Pool // *time.Timer, stopped
+
 func (o *outbound) waitRoom() bool {
-	t := time.NewTimer(o.block)
-	defer t.Stop()
+	t, _ := timerPool.Get().(*time.Timer)
+	if t == nil {
+		t = time.NewTimer(o.block)
+	} else {
+		t.Reset(o.block)
+	}
+	defer func() {
+		t.Stop()
+		timerPool.Put(t)
+	}()
 	select {
 	case <-o.room:
 		return true
@@ -120,11 +134,10 @@ func (o *outbound) commit(b []byte) {
 	case n == 0:
 	case o.reserved != nil && len(b) <= len(o.reserved) && unsafe.SliceData(b) == unsafe.SliceData(o.reserved):
 		o.rp.Load().Commit(n)
-	case len(o.over) == 0 && n <= o.ringCap && o.ringLocked().Free() >= n:
+	case o.overEmpty() && n <= o.ringCap && o.ringLocked().Free() >= n:
 		_ = o.rp.Load().Write(b)
 	default:
-		o.over = append(o.over, append([]byte(nil), b...))
-		o.overBytes += n
+		o.appendOver(b)
 	}
 	o.reserved = nil
 	o.pending.Add(int64(n))
@@ -177,10 +190,51 @@ func (o *outbound) peek() (a, b []byte, fromRing bool) {
 			return a, b, true
 		}
 	}
-	if len(o.over) > 0 {
-		return o.over[0][o.overOff:], nil, false
+	if !o.overEmpty() {
+		// The slice stops at the chunk's length now; producers append only
+		// past it, never touching what the flusher writes.
+		return o.over[o.overHead].b[o.overOff:], nil, false
 	}
 	return nil, nil, false
+}
+
+// overEmpty reports whether the overflow list is empty. Under mu.
+func (o *outbound) overEmpty() bool { return o.overHead == len(o.over) }
+
+// chunkSize is the size of the pooled chunks of the overflow list.
+const chunkSize = 64 << 10
+
+// chunk is a piece of the overflow list: frames back to back in b.
+type chunk struct{ b []byte }
+
+var chunkPool = sync.Pool{New: func() any { return &chunk{b: make([]byte, 0, chunkSize)} }}
+
+// appendOver packs frame b at the end of the overflow list. Producer side,
+// under mu.
+func (o *outbound) appendOver(b []byte) {
+	if k := len(o.over); k > o.overHead {
+		if last := o.over[k-1]; cap(last.b)-len(last.b) >= len(b) {
+			last.b = append(last.b, b...)
+			o.overBytes += len(b)
+			return
+		}
+	}
+	var c *chunk
+	if len(b) <= chunkSize {
+		c = chunkPool.Get().(*chunk)
+	} else {
+		c = &chunk{b: make([]byte, 0, len(b))}
+	}
+	c.b = append(c.b[:0], b...)
+	if o.overHead > 0 && o.overHead >= len(o.over)/2 {
+		// Slide the live chunks to the front so a list that never quite
+		// empties doesn't grow.
+		n := copy(o.over, o.over[o.overHead:])
+		clear(o.over[n:])
+		o.over, o.overHead = o.over[:n], 0
+	}
+	o.over = append(o.over, c)
+	o.overBytes += len(b)
 }
 
 // consume marks n bytes of what peek returned as written. Consumer side only.
@@ -194,12 +248,18 @@ func (o *outbound) consume(n int, fromRing bool) {
 		o.mu.Lock()
 		o.overOff += n
 		o.overBytes -= n
-		if o.overOff == len(o.over[0]) {
-			o.over[0] = nil
-			o.over = o.over[1:]
+		if c := o.over[o.overHead]; o.overOff == len(c.b) {
+			// Written out (producers append to a chunk only under mu, so
+			// nothing more can land in it now): recycle it.
+			o.over[o.overHead] = nil
+			o.overHead++
 			o.overOff = 0
-			if len(o.over) == 0 {
-				o.over = nil
+			if o.overHead == len(o.over) {
+				o.over, o.overHead = o.over[:0], 0
+			}
+			if cap(c.b) == chunkSize {
+				c.b = c.b[:0]
+				chunkPool.Put(c)
 			}
 		}
 		o.mu.Unlock()

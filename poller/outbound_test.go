@@ -63,3 +63,41 @@ func TestOutboundOrderAcrossRingAndOverflow(t *testing.T) {
 		t.Fatalf("%d bytes left pending", o.pending.Load())
 	}
 }
+
+// A writer that outruns the flusher fills the ring, then the overflow
+// chunks: frames are packed, so each flush takes a whole chunk, not one
+// frame, and once warm the overflow path allocates nothing.
+func TestOutboundOverflowPacksFrames(t *testing.T) {
+	var o outbound
+	o.init(1024, 1<<20, PolicyError, 0)
+	frame := make([]byte, 72)
+	write := func() {
+		b, err := o.begin(len(frame), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.commit(append(b, frame...))
+	}
+	for range 1024/72 + 1 { // fill the ring; the last one overflows
+		write()
+	}
+	for range 2000 {
+		write()
+	}
+	// Drain: ring first, then chunks of many frames each.
+	flushes := 0
+	for {
+		a, b, fromRing := o.peek()
+		if len(a) == 0 {
+			break
+		}
+		if !fromRing && len(a) < 72*100 && o.pending.Load() > int64(len(a)) {
+			t.Fatalf("overflow flush of %d bytes with %d pending: frames not packed", len(a), o.pending.Load())
+		}
+		o.consume(len(a)+len(b), fromRing)
+		flushes++
+	}
+	if flushes > 6 {
+		t.Fatalf("%d flushes for %d bytes", flushes, 2016*72)
+	}
+}

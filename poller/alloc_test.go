@@ -1,0 +1,38 @@
+//go:build !race
+
+package poller
+
+import "testing"
+
+// Steady overflow (a consumer slower than its writers, within MaxPending)
+// recycles its chunks: no allocation per frame.
+func TestAllocsOverflow(t *testing.T) {
+	var o outbound
+	o.init(1024, 1<<20, PolicyError, 0)
+	frame := make([]byte, 72)
+	write := func() {
+		b, err := o.begin(len(frame), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.commit(append(b, frame...))
+	}
+	drainSome := func() {
+		a, b, fromRing := o.peek()
+		o.consume(len(a)+len(b), fromRing)
+	}
+	for range 5000 { // fill the ring and warm the pool
+		write()
+	}
+	n := testing.AllocsPerRun(200, func() {
+		for range 1000 {
+			write()
+		}
+		for range 2 {
+			drainSome()
+		}
+	})
+	if n != 0 {
+		t.Fatalf("%.1f allocations per 1000 overflowed frames", n)
+	}
+}
