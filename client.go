@@ -70,6 +70,9 @@ func NewClient(addr string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := o.checkClient(a); err != nil {
+		return nil, err
+	}
 	if a.scheme == schemeTLS {
 		host, _, _ := net.SplitHostPort(a.addr)
 		if c.tlsConf, err = o.tls.Client(host); err != nil {

@@ -45,6 +45,9 @@ type endpoint struct {
 	hdr    int // bytes the frame codec writes ahead of a payload
 	maxDec int // decompression limit
 
+	maxName int                 // longest event name accepted, 0: the codec's own limit
+	allowed map[string]struct{} // event allow-list, nil: any
+
 	hmu      sync.Mutex
 	handlers atomic.Pointer[map[string]*handlerEntry]
 	catchAll atomic.Pointer[HandlerFunc]
@@ -74,6 +77,13 @@ func (ep *endpoint) init(opts options) error {
 	b, _ := fc.Begin(nil)
 	ep.hdr = len(b)
 	ep.maxDec = fc.MaxFrame()
+	ep.maxName = opts.maxEventName
+	if len(opts.allowed) > 0 {
+		ep.allowed = make(map[string]struct{}, len(opts.allowed))
+		for _, n := range opts.allowed {
+			ep.allowed[n] = struct{}{}
+		}
+	}
 	m := make(map[string]*handlerEntry)
 	ep.handlers.Store(&m)
 	ep.pending = make(map[uint32]chan reply)
@@ -175,6 +185,9 @@ func (ep *endpoint) dispatch(c *Conn, p []byte) error {
 			ep.resolve(ev.ID, data, rerr)
 			return nil
 		}
+		if err := ep.checkEvent(ev.Name); err != nil {
+			return err
+		}
 		var id uint32
 		if ev.Flags&frame.FlagRequest != 0 {
 			id = ev.ID
@@ -192,6 +205,9 @@ func (ep *endpoint) dispatch(c *Conn, p []byte) error {
 			}
 			ep.resolve(ev.ReplyTo, ev.Data, rerr)
 			return nil
+		}
+		if err := ep.checkEvent(ev.Type); err != nil {
+			return err
 		}
 		ep.deliver(c, ev.Type, ev.Data, ev.ID)
 	default:

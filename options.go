@@ -50,6 +50,16 @@ type options struct {
 	tls            tlsconn.Config
 	pipeSDDL       string
 
+	// security
+	profile        Profile
+	allowed        []string
+	peerUIDs       []uint32
+	peerGIDs       []uint32
+	peerSet        bool
+	maxEventName   int
+	rejectReserved bool
+	outboxSet      bool
+
 	// client
 	retryInterval time.Duration
 	maxRetries    int
@@ -72,6 +82,7 @@ func buildOptions(opts []Option) options {
 	for _, f := range opts {
 		f(&o)
 	}
+	o.applyProfile()
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
@@ -163,7 +174,7 @@ func WithBackoff(max time.Duration, jitter bool) Option {
 // Zero messages disables queueing: Emit while disconnected returns
 // ErrNotConnected.
 func WithOutbox(msgs, bytes int) Option {
-	return func(o *options) { o.outboxMsgs, o.outboxBytes = msgs, bytes }
+	return func(o *options) { o.outboxMsgs, o.outboxBytes, o.outboxSet = msgs, bytes, true }
 }
 
 // WithDialTimeout bounds each connection attempt (default 5 s).

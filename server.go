@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,6 +63,9 @@ func Listen(addr string, opts ...Option) (*Server, error) {
 	}
 	a, err := parseAddr(addr, o.ns)
 	if err != nil {
+		return nil, err
+	}
+	if err := o.checkServer(a); err != nil {
 		return nil, err
 	}
 	s.addr = a
@@ -271,6 +275,11 @@ func (s *Server) accept(ln net.Listener) error {
 			nc.Close()
 			continue
 		}
+		if err := o.allowPeer(nc); err != nil {
+			o.logger.Warn("goipc: connection refused", "err", err)
+			nc.Close()
+			continue
+		}
 		if tc, ok := nc.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 			if o.keepAlive > 0 {
@@ -426,7 +435,10 @@ func (h serverHandler) OnClose(pc *poller.Conn, err error) {
 func listenStream(a address, o options) ([]net.Listener, error) {
 	switch a.network {
 	case "unix":
-		ln, err := unix.Listen(a.addr, unix.ListenOptions{Mode: o.socketMode, EnsureRoot: a.defaultRoot})
+		// The assured profile wants an owner-only directory around every
+		// socket, not only around goipc's default root.
+		ensure := a.defaultRoot || (o.profile == ProfileAssured && !strings.HasPrefix(a.addr, "@"))
+		ln, err := unix.Listen(a.addr, unix.ListenOptions{Mode: o.socketMode, EnsureRoot: ensure})
 		if err != nil {
 			return nil, err
 		}
