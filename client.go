@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/seed-fc4a2f4b/goipc/frame"
 	"github.com/seed-fc4a2f4b/goipc/poller"
 	"github.com/seed-fc4a2f4b/goipc/tlsconn"
 	"github.com/seed-fc4a2f4b/goipc/udp"
@@ -48,8 +49,13 @@ type Client struct {
 	// supervising is set once the reconnect goroutine runs; Close waits
 	// for it.
 	supervising bool
-	closeCh     chan struct{}
-	done        chan struct{}
+
+	// exactly-once delivery (WithExactlyOnce)
+	log     *clientLog
+	live    bool        // the current connection has been welcomed and caught up
+	welcome chan uint64 // the server's answer to our hello
+	closeCh chan struct{}
+	done    chan struct{}
 
 	onConnect    atomic.Pointer[func()]
 	onDisconnect atomic.Pointer[func(error)]
@@ -80,6 +86,16 @@ func NewClient(addr string, opts ...Option) (*Client, error) {
 		}
 	}
 	c.addr = a
+	if o.exactlyOnce {
+		if c.ep.codec.mode != ModeEvent || a.scheme == schemeUDP {
+			return nil, fmt.Errorf("%w: exactly-once delivery needs the event codec on a stream transport", ErrUnsupported)
+		}
+		if c.log, err = newClientLog(); err != nil {
+			return nil, err
+		}
+		c.welcome = make(chan uint64, 1)
+		c.ep.onAck = c.onAck
+	}
 	if a.scheme != schemeUDP {
 		if c.engine, err = poller.NewGoEngine(o.pollerConfig(c.ep.fc), clientHandler{c}); err != nil {
 			return nil, err
@@ -273,6 +289,10 @@ func (c *Client) dialRetry(ctx context.Context) (*Conn, error) {
 
 // install makes conn current: the outbox goes out first, in order.
 func (c *Client) install(conn *Conn) {
+	if c.log != nil {
+		c.installSession(conn)
+		return
+	}
 	c.mu.Lock()
 	for i, f := range c.outbox {
 		if err := conn.writeFrame(f); err != nil {
@@ -294,6 +314,113 @@ func (c *Client) install(conn *Conn) {
 	}
 }
 
+// installSession makes conn current for an exactly-once client: hello,
+// wait for the server's welcome, resend what it lacks, then go live. A
+// server that does not answer gets its connection closed, and the
+// supervisor reconnects.
+func (c *Client) installSession(conn *Conn) {
+	select { // a stale welcome from a previous connection
+	case <-c.welcome:
+	default:
+	}
+	if err := conn.sendControl(ctlHello, c.log.id[:]); err != nil {
+		conn.Close()
+		return
+	}
+	t := time.NewTimer(c.ep.opts.dialTimeout)
+	defer t.Stop()
+	select {
+	case <-c.welcome:
+	case <-t.C:
+		c.ep.opts.logger.Warn("goipc: no welcome from the server: reconnecting", "addr", c.addr.String())
+		conn.pc.CloseNow(errSessionTimeout)
+		return
+	case <-conn.Done():
+		return
+	case <-c.closeCh:
+		return
+	}
+	c.mu.Lock()
+	for _, f := range c.log.frames { // the welcome already trimmed what the server has
+		if err := conn.writeFrame(f); err != nil {
+			c.mu.Unlock()
+			conn.pc.CloseNow(err)
+			return
+		}
+	}
+	c.conn.Store(conn)
+	c.live = true
+	c.mu.Unlock()
+	c.connects.Add(1)
+	if f := c.onConnect.Load(); f != nil {
+		(*f)()
+	}
+}
+
+// onAck runs on the reader goroutine for a welcome or an acknowledgement.
+func (c *Client) onAck(welcome bool, seq uint64) {
+	c.mu.Lock()
+	c.log.trim(seq)
+	c.mu.Unlock()
+	if welcome {
+		select {
+		case c.welcome <- seq:
+		default:
+		}
+	}
+}
+
+// sendSeq is Emit for an exactly-once client.
+func (c *Client) sendSeq(event string, data []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+		return ErrClosed
+	case c.destroyed != nil:
+		return c.destroyed
+	}
+	o := &c.ep.opts
+	if len(c.log.frames) >= o.outboxMsgs {
+		return ErrOutboxFull
+	}
+	seq := c.log.next + 1
+	out, mark := c.ep.fc.Begin(make([]byte, 0, c.ep.maxLen(event, data, "")+8))
+	out, err := c.ep.comp.AppendEventSeq(out, event, frame.FlagSeq, 0, seq, data)
+	if err == nil {
+		out, err = c.ep.fc.End(out, mark)
+	}
+	if err != nil {
+		return err
+	}
+	if c.log.bytes+len(out) > o.outboxBytes {
+		return ErrOutboxFull
+	}
+	if conn := c.conn.Load(); conn != nil && c.live {
+		if err := conn.writeFrame(out); err != nil && !errors.Is(err, ErrClosed) {
+			return err // not sent and not logged: the caller may retry
+		}
+		// Sent, or the connection just closed: logged either way, and
+		// resent after the reconnect if the server does not have it.
+	}
+	c.log.next = seq
+	c.log.frames = append(c.log.frames, out)
+	c.log.seqs = append(c.log.seqs, seq)
+	c.log.bytes += len(out)
+	return nil
+}
+
+// Unacknowledged returns how many messages of an exactly-once client await
+// the server's acknowledgement (0 for other clients).
+func (c *Client) Unacknowledged() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.log == nil {
+		return 0
+	}
+	return len(c.log.frames)
+}
+
 // supervise waits for the connection to drop and reconnects.
 func (c *Client) supervise(conn *Conn) {
 	defer close(c.done)
@@ -305,6 +432,7 @@ func (c *Client) supervise(conn *Conn) {
 		}
 		c.mu.Lock()
 		c.conn.Store(nil)
+		c.live = false
 		closed := c.closed
 		c.mu.Unlock()
 		if closed {
@@ -368,6 +496,9 @@ func (c *Client) Send(data []byte) error {
 }
 
 func (c *Client) send(event string, data []byte) error {
+	if c.log != nil && event != "" {
+		return c.sendSeq(event, data)
+	}
 	if conn := c.conn.Load(); conn != nil {
 		err := conn.send(kindEvent, event, 0, data, "")
 		if err == nil || !errors.Is(err, ErrClosed) {

@@ -26,8 +26,9 @@ type Conn struct {
 
 	// Reader-side state, used only by the goroutine or loop that
 	// dispatches this connection's input.
-	dec *frame.Decompressor
-	jp  frame.JSONParser
+	dec  *frame.Decompressor
+	jp   frame.JSONParser
+	sess *connSession // exactly-once session of a server connection
 
 	value atomic.Pointer[any]
 }

@@ -48,6 +48,9 @@ type endpoint struct {
 	maxName int                 // longest event name accepted, 0: the codec's own limit
 	allowed map[string]struct{} // event allow-list, nil: any
 
+	sessions *sessionTable                  // a server's exactly-once sessions (event mode)
+	onAck    func(welcome bool, seq uint64) // an exactly-once client's acknowledgement handler
+
 	hmu      sync.Mutex
 	handlers atomic.Pointer[map[string]*handlerEntry]
 	catchAll atomic.Pointer[HandlerFunc]
@@ -170,6 +173,9 @@ func (ep *endpoint) dispatch(c *Conn, p []byte) error {
 		if err != nil {
 			return err
 		}
+		if ev.Flags&frame.FlagControl != 0 {
+			return ep.control(c, ev.Name, ev.Data)
+		}
 		data := ev.Data
 		if ev.Flags.Compression() != frame.None {
 			if data, err = c.decompressor().Data(ev); err != nil {
@@ -187,6 +193,9 @@ func (ep *endpoint) dispatch(c *Conn, p []byte) error {
 		}
 		if err := ep.checkEvent(ev.Name); err != nil {
 			return err
+		}
+		if ev.Flags&frame.FlagSeq != 0 && !c.sequenced(ev.Seq) {
+			return nil // already delivered before a reconnect
 		}
 		var id uint32
 		if ev.Flags&frame.FlagRequest != 0 {

@@ -59,6 +59,7 @@ type options struct {
 	maxEventName   int
 	rejectReserved bool
 	outboxSet      bool
+	exactlyOnce    bool
 
 	// client
 	retryInterval time.Duration
@@ -192,3 +193,13 @@ func WithTLS(cfg tlsconn.Config) Option { return func(o *options) { o.tls = cfg 
 // WithPipeSecurity sets the security descriptor (SDDL) of a Windows named
 // pipe server. The default grants access to the current user only.
 func WithPipeSecurity(sddl string) Option { return func(o *options) { o.pipeSDDL = sddl } }
+
+// WithExactlyOnce makes a client deliver every message it emits exactly
+// once and in order, across connection cuts and reconnects: messages are
+// numbered and kept until the server acknowledges them, resent after a
+// reconnect, and dropped by the server if it already has them. It needs
+// the event codec on both ends (goipc servers support it always) and costs
+// one allocation per message for the log, bounded by WithOutbox: Emit
+// returns ErrOutboxFull while that many messages await acknowledgement.
+// Requests are not covered (they have their own replies).
+func WithExactlyOnce() Option { return func(o *options) { o.exactlyOnce = true } }

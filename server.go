@@ -71,6 +71,9 @@ func Listen(addr string, opts ...Option) (*Server, error) {
 	s.addr = a
 	empty := []*Conn{}
 	s.conns.Store(&empty)
+	if o.codec.mode == ModeEvent {
+		s.ep.sessions = &sessionTable{max: 4096}
+	}
 	switch a.scheme {
 	case schemeUDP:
 		s.udp, err = listenUDP(&s.ep, a, o, s)

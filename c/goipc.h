@@ -259,15 +259,18 @@ GOIPC_API int goipc_dec_push(goipc_decoder *d, const uint8_t *p, size_t n, goipc
 #define GOIPC_FLAG_REQUEST 0x08u /* a request id follows the name */
 #define GOIPC_FLAG_REPLY 0x10u   /* a reply: the id of the request follows */
 #define GOIPC_FLAG_ERROR 0x20u   /* with REPLY: the payload is an error message */
+#define GOIPC_FLAG_SEQ 0x40u     /* an 8-byte sequence number follows the id */
+#define GOIPC_FLAG_CONTROL 0x80u /* protocol control message (only JSON may join it) */
 #define GOIPC_COMPRESSION_MASK 0x03u
 
-/* Longest envelope header: 3 + 255 + 4 (id) + 4 (declared length). */
-#define GOIPC_EVENT_HEADER_MAX 266u
+/* Longest envelope header: 3 + 255 + 4 (id) + 8 (seq) + 4 (declared length). */
+#define GOIPC_EVENT_HEADER_MAX 274u
 
 /* A decoded envelope; pointers alias the frame it was parsed from. */
 typedef struct goipc_event {
 	uint8_t flags;
 	uint32_t id;            /* request id, 0 unless flags has REQUEST or REPLY */
+	uint64_t seq;           /* sequence number, 0 unless flags has SEQ */
 	const uint8_t *name;    /* event name, name_len bytes, not terminated */
 	size_t name_len;
 	const uint8_t *data;    /* payload as on the wire (compressed if flags & 3) */
@@ -310,6 +313,12 @@ GOIPC_API int goipc_event_payload(const goipc_event *ev, const uint8_t **data, s
 GOIPC_API int goipc_event_encode(uint8_t *dst, size_t cap, const char *name, size_t name_len,
                                  unsigned flags, uint32_t id, const uint8_t *data, size_t n,
                                  size_t *written);
+
+/* goipc_event_encode_seq is goipc_event_encode with a sequence number,
+ * written when flags has SEQ. */
+GOIPC_API int goipc_event_encode_seq(uint8_t *dst, size_t cap, const char *name, size_t name_len,
+                                     unsigned flags, uint32_t id, uint64_t seq, const uint8_t *data,
+                                     size_t n, size_t *written);
 
 /* goipc_event_frame is goipc_event_encode inside one length-field frame of
  * lf (the envelope is the frame's payload): ready to write to the wire. */
@@ -720,7 +729,9 @@ GOIPC_API int goipc_dec_push(goipc_decoder *d, const uint8_t *p, size_t n, goipc
 
 GOIPC_API int goipc_flags_check(unsigned f)
 {
-	if (f > 0xffu || (f & 0xc0u) != 0)
+	if (f > 0xffu)
+		return GOIPC_ERR_BAD_FLAGS;
+	if ((f & GOIPC_FLAG_CONTROL) && (f & ~(GOIPC_FLAG_CONTROL | GOIPC_FLAG_JSON)) != 0)
 		return GOIPC_ERR_BAD_FLAGS;
 	if ((f & GOIPC_COMPRESSION_MASK) == GOIPC_COMPRESSION_MASK)
 		return GOIPC_ERR_BAD_FLAGS;
@@ -736,6 +747,8 @@ GOIPC_API size_t goipc_event_header_len(size_t name_len, unsigned flags)
 	size_t n = 3 + name_len;
 	if (flags & (GOIPC_FLAG_REQUEST | GOIPC_FLAG_REPLY))
 		n += 4;
+	if (flags & GOIPC_FLAG_SEQ)
+		n += 8;
 	if (flags & GOIPC_COMPRESSION_MASK)
 		n += 4;
 	return n;
@@ -752,6 +765,7 @@ GOIPC_API int goipc_event_parse(const uint8_t *b, size_t n, goipc_event *ev)
 	int rc;
 	ev->flags = 0;
 	ev->id = 0;
+	ev->seq = 0;
 	ev->name = ev->data = NULL;
 	ev->name_len = ev->data_len = 0;
 	ev->raw_len = 0;
@@ -773,6 +787,12 @@ GOIPC_API int goipc_event_parse(const uint8_t *b, size_t n, goipc_event *ev)
 			return GOIPC_ERR_TRUNCATED;
 		ev->id = goipc__be32(b + p);
 		p += 4;
+	}
+	if (ev->flags & GOIPC_FLAG_SEQ) {
+		if (n - p < 8)
+			return GOIPC_ERR_TRUNCATED;
+		ev->seq = ((uint64_t)goipc__be32(b + p) << 32) | (uint64_t)goipc__be32(b + p + 4);
+		p += 8;
 	}
 	if (ev->flags & GOIPC_COMPRESSION_MASK) {
 		if (n - p < 4)
@@ -812,7 +832,8 @@ static int goipc__event_check(size_t name_len, unsigned flags)
 	return GOIPC_OK;
 }
 
-static size_t goipc__event_header(uint8_t *dst, const char *name, size_t name_len, unsigned flags, uint32_t id)
+static size_t goipc__event_header(uint8_t *dst, const char *name, size_t name_len, unsigned flags, uint32_t id,
+                                  uint64_t seq)
 {
 	size_t p = 3, i;
 	dst[0] = GOIPC_ENVELOPE_VERSION;
@@ -826,12 +847,24 @@ static size_t goipc__event_header(uint8_t *dst, const char *name, size_t name_le
 		dst[p++] = (uint8_t)(id >> 8);
 		dst[p++] = (uint8_t)id;
 	}
+	if (flags & GOIPC_FLAG_SEQ) {
+		int k;
+		for (k = 56; k >= 0; k -= 8)
+			dst[p++] = (uint8_t)(seq >> k);
+	}
 	return p;
 }
 
 GOIPC_API int goipc_event_encode(uint8_t *dst, size_t cap, const char *name, size_t name_len,
                                  unsigned flags, uint32_t id, const uint8_t *data, size_t n,
                                  size_t *written)
+{
+	return goipc_event_encode_seq(dst, cap, name, name_len, flags, id, 0, data, n, written);
+}
+
+GOIPC_API int goipc_event_encode_seq(uint8_t *dst, size_t cap, const char *name, size_t name_len,
+                                     unsigned flags, uint32_t id, uint64_t seq, const uint8_t *data,
+                                     size_t n, size_t *written)
 {
 	size_t h;
 	int rc = goipc__event_check(name_len, flags);
@@ -842,7 +875,7 @@ GOIPC_API int goipc_event_encode(uint8_t *dst, size_t cap, const char *name, siz
 	if (n > cap || h > cap - n)
 		return GOIPC_ENOSPC;
 	goipc__move(dst + h, data, n);
-	goipc__event_header(dst, name, name_len, flags, id);
+	goipc__event_header(dst, name, name_len, flags, id, seq);
 	*written = h + n;
 	return GOIPC_OK;
 }
@@ -1182,7 +1215,7 @@ GOIPC_API int goipc_emit(int fd, const goipc_lf *lf, const char *name, unsigned 
 	rc = goipc_lf_put_header(lf, hdr, GOIPC__SEND_HDR_MAX, h + n, &hlen);
 	if (rc != GOIPC_OK)
 		return rc;
-	goipc__event_header(hdr + hlen, name, name_len, flags, id);
+	goipc__event_header(hdr + hlen, name, name_len, flags, id, 0);
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = hlen + h;
 	iov[1].iov_base = (void *)(uintptr_t)data;

@@ -65,8 +65,14 @@ func (c *Compressor) Algorithm() Compression { return c.algo }
 // makes it smaller. A nil Compressor never compresses. flags must not carry
 // compression bits: the Compressor sets them.
 func (c *Compressor) AppendEvent(dst []byte, name string, flags Flags, id uint32, data []byte) ([]byte, error) {
-	if c == nil || len(data) < c.threshold || uint64(len(data)) > math.MaxUint32 {
-		return AppendEvent(dst, name, flags, id, data)
+	return c.AppendEventSeq(dst, name, flags, id, 0, data)
+}
+
+// AppendEventSeq is AppendEvent with a sequence number, written when flags
+// has FlagSeq.
+func (c *Compressor) AppendEventSeq(dst []byte, name string, flags Flags, id uint32, seq uint64, data []byte) ([]byte, error) {
+	if c == nil || len(data) < c.threshold || uint64(len(data)) > math.MaxUint32 || flags&FlagControl != 0 {
+		return AppendEventSeq(dst, name, flags, id, seq, data)
 	}
 	if err := checkOutgoing(name, flags); err != nil {
 		return dst, err
@@ -75,14 +81,14 @@ func (c *Compressor) AppendEvent(dst []byte, name string, flags Flags, id uint32
 		return dst, ErrBadFlags
 	}
 	mark := len(dst)
-	dst = appendEventHeader(dst, name, flags|Flags(c.algo), id)
+	dst = appendEventHeader(dst, name, flags|Flags(c.algo), id, seq)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(data)))
 	start := len(dst)
 	switch c.algo {
 	case S2:
 		need := s2.MaxEncodedLen(len(data))
 		if need < 0 {
-			return AppendEvent(dst[:mark], name, flags, id, data)
+			return AppendEventSeq(dst[:mark], name, flags, id, seq, data)
 		}
 		dst = grow(dst, need)
 		enc := s2.Encode(dst[start:start+need], data)
@@ -92,7 +98,7 @@ func (c *Compressor) AppendEvent(dst []byte, name string, flags Flags, id uint32
 	}
 	if len(dst)-start+4 >= len(data) {
 		// Compression did not pay: write the payload as it is.
-		dst = appendEventHeader(dst[:mark], name, flags, id)
+		dst = appendEventHeader(dst[:mark], name, flags, id, seq)
 		return append(dst, data...), nil
 	}
 	return dst, nil

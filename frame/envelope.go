@@ -15,6 +15,8 @@ import (
 //	3       N      event name, UTF-8 by convention (not validated here)
 //	3+N     4      request id, big-endian; present only when flags has
 //	               FlagRequest or FlagReply
+//	...     8      sequence number, big-endian; present only when flags
+//	               has FlagSeq
 //	...     4      decompressed payload length, big-endian; present only
 //	               when the compression bits are non-zero
 //	...     rest   payload (compressed when the compression bits say so)
@@ -31,7 +33,7 @@ const (
 // Flags is the envelope's flag byte.
 type Flags uint8
 
-// Flag bits. Bits 6 and 7 are reserved and must be zero.
+// Flag bits.
 const (
 	// FlagS2 and FlagZstd share bits 0-1, the compression algorithm:
 	// 0 none, 1 s2 (block format), 2 zstd (one frame), 3 reserved.
@@ -48,9 +50,18 @@ const (
 	// FlagError, only with FlagReply, says the request failed and the
 	// payload is a UTF-8 error message.
 	FlagError Flags = 0x20
+	// FlagSeq says an 8-byte sequence number follows the request id: the
+	// message's position in the sender's delivery session, which lets the
+	// receiver drop a message it already has after a reconnect (exactly-
+	// once delivery, docs/PROTOCOL.md).
+	FlagSeq Flags = 0x40
+	// FlagControl marks a protocol control message (a session hello,
+	// welcome or acknowledgement): its name is the operation, and it is
+	// never delivered to handlers. It combines with no other flag but
+	// FlagJSON.
+	FlagControl Flags = 0x80
 
 	compressionMask = FlagS2 | FlagZstd
-	reservedFlags   = 0xC0
 )
 
 // Compression is the algorithm named by the envelope's compression bits.
@@ -84,8 +95,8 @@ func (f Flags) HasID() bool { return f&(FlagRequest|FlagReply) != 0 }
 
 func (f Flags) check() error {
 	switch {
-	case f&reservedFlags != 0:
-		return protoErr(CodeBadFlags, "reserved flag bits set")
+	case f&FlagControl != 0 && f&^(FlagControl|FlagJSON) != 0:
+		return protoErr(CodeBadFlags, "control message with other flags")
 	case f&compressionMask == compressionMask:
 		return protoErr(CodeBadFlags, "reserved compression algorithm 3")
 	case f&FlagRequest != 0 && f&FlagReply != 0:
@@ -103,6 +114,8 @@ type Event struct {
 	Flags Flags
 	// ID is the request id, zero unless Flags.HasID().
 	ID uint32
+	// Seq is the session sequence number, zero unless Flags has FlagSeq.
+	Seq uint64
 	// Name is the event name, 0 to 255 bytes.
 	Name []byte
 	// Data is the payload as on the wire: still compressed when
@@ -120,6 +133,9 @@ func EventHeaderLen(nameLen int, f Flags) int {
 	if f.HasID() {
 		n += 4
 	}
+	if f&FlagSeq != 0 {
+		n += 8
+	}
 	if f.Compression() != None {
 		n += 4
 	}
@@ -133,13 +149,19 @@ func EventHeaderLen(nameLen int, f Flags) int {
 // flags are an error here: use a Compressor. It does not allocate when dst
 // has room.
 func AppendEvent(dst []byte, name string, flags Flags, id uint32, data []byte) ([]byte, error) {
+	return AppendEventSeq(dst, name, flags, id, 0, data)
+}
+
+// AppendEventSeq is AppendEvent with a sequence number, written when flags
+// has FlagSeq.
+func AppendEventSeq(dst []byte, name string, flags Flags, id uint32, seq uint64, data []byte) ([]byte, error) {
 	if err := checkOutgoing(name, flags); err != nil {
 		return dst, err
 	}
 	if flags.Compression() != None {
 		return dst, ErrBadFlags
 	}
-	dst = appendEventHeader(dst, name, flags, id)
+	dst = appendEventHeader(dst, name, flags, id, seq)
 	return append(dst, data...), nil
 }
 
@@ -153,11 +175,14 @@ func checkOutgoing(name string, flags Flags) error {
 	return nil
 }
 
-func appendEventHeader(dst []byte, name string, flags Flags, id uint32) []byte {
+func appendEventHeader(dst []byte, name string, flags Flags, id uint32, seq uint64) []byte {
 	dst = append(dst, EnvelopeVersion, byte(flags), byte(len(name)))
 	dst = append(dst, name...)
 	if flags.HasID() {
 		dst = binary.BigEndian.AppendUint32(dst, id)
+	}
+	if flags&FlagSeq != 0 {
+		dst = binary.BigEndian.AppendUint64(dst, seq)
 	}
 	return dst
 }
@@ -188,6 +213,13 @@ func ParseEvent(b []byte) (Event, error) {
 		}
 		ev.ID = binary.BigEndian.Uint32(b[p:])
 		p += 4
+	}
+	if ev.Flags&FlagSeq != 0 {
+		if len(b) < p+8 {
+			return Event{}, protoErr(CodeTruncated, "sequence number runs past the end of the frame")
+		}
+		ev.Seq = binary.BigEndian.Uint64(b[p:])
+		p += 8
 	}
 	if ev.Flags.Compression() != None {
 		if len(b) < p+4 {

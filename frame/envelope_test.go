@@ -24,10 +24,17 @@ func TestEventRoundTrip(t *testing.T) {
 		{"sum", FlagRequest | FlagJSON, 7, []byte("[1,2]")},
 		{"sum", FlagReply | FlagJSON, 0xdeadbeef, []byte("3")},
 		{"sum", FlagReply | FlagError, 1, []byte("no such handler")},
+		{"tick", FlagSeq, 0, []byte("sequenced")},
+		{"sum", FlagRequest | FlagSeq, 9, []byte("[1]")},
+		{"ack", FlagControl, 0, []byte{0, 0, 0, 0, 0, 0, 0, 42}},
 		{strings.Repeat("n", 255), 0, 0, bytes.Repeat([]byte{0}, 1000)},
 	} {
 		frame, mark := lf.Begin(nil)
-		frame, err := AppendEvent(frame, tc.name, tc.flags, tc.id, tc.data)
+		seq := uint64(0)
+		if tc.flags&FlagSeq != 0 {
+			seq = 0x0102030405060708
+		}
+		frame, err := AppendEventSeq(frame, tc.name, tc.flags, tc.id, seq, tc.data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +57,7 @@ func TestEventRoundTrip(t *testing.T) {
 		if !tc.flags.HasID() {
 			wantID = 0
 		}
-		if string(ev.Name) != tc.name || ev.Flags != tc.flags || ev.ID != wantID || !bytes.Equal(ev.Data, tc.data) || ev.RawLen != len(tc.data) {
+		if string(ev.Name) != tc.name || ev.Flags != tc.flags || ev.ID != wantID || ev.Seq != seq || !bytes.Equal(ev.Data, tc.data) || ev.RawLen != len(tc.data) {
 			t.Fatalf("%+v round-tripped to %+v", tc, ev)
 		}
 		if len(payload) != EventHeaderLen(len(tc.name), tc.flags)+len(tc.data) {
@@ -74,7 +81,7 @@ func TestEventErrors(t *testing.T) {
 	if _, err := AppendEvent(nil, strings.Repeat("n", 256), 0, 0, nil); !errors.Is(err, ErrNameTooLong) {
 		t.Errorf("long name: %v", err)
 	}
-	for _, f := range []Flags{0x40, 0x80, FlagRequest | FlagReply, FlagError, FlagS2} {
+	for _, f := range []Flags{FlagControl | FlagSeq, FlagControl | FlagRequest, FlagRequest | FlagReply, FlagError, FlagS2} {
 		if _, err := AppendEvent(nil, "x", f, 0, nil); !errors.Is(err, ErrBadFlags) {
 			t.Errorf("flags %#x: %v", f, err)
 		}
@@ -87,8 +94,11 @@ func TestEventErrors(t *testing.T) {
 		{[]byte{1, 0}, CodeTruncated},
 		{[]byte{2, 0, 0}, CodeBadVersion},
 		{[]byte{0, 0, 0}, CodeBadVersion},
-		{[]byte{1, 0x40, 0}, CodeBadFlags},
-		{[]byte{1, 0x80, 0}, CodeBadFlags},
+		{[]byte{1, 0x40, 0}, CodeTruncated},                      // sequence number missing
+		{[]byte{1, 0x40, 0, 0, 0, 0, 0, 0, 0, 0}, CodeTruncated}, // 7 of its 8 bytes
+		{[]byte{1, 0xC0, 0}, CodeBadFlags},                       // control with a sequence number
+		{[]byte{1, 0x88, 0, 0, 0, 0, 1}, CodeBadFlags},           // control request
+		{[]byte{1, 0x81, 0, 0, 0, 0, 1}, CodeBadFlags},           // compressed control
 		{[]byte{1, 0x03, 0, 0, 0, 0, 0}, CodeBadFlags},
 		{[]byte{1, 0x18, 0, 0, 0, 0, 0}, CodeBadFlags},
 		{[]byte{1, 0x20, 0}, CodeBadFlags},

@@ -310,7 +310,7 @@ func TestVectorDelimiter(t *testing.T) {
 }
 
 func TestVectorEnvelope(t *testing.T) {
-	recs := vecLoad(t, "envelope.txt", "name", "flags", "id", "payload", "wire", "frame", "compress", "limit",
+	recs := vecLoad(t, "envelope.txt", "name", "flags", "id", "seq", "payload", "wire", "frame", "compress", "limit",
 		"dir", "error", "encode_error")
 	lf := frame.MustLengthField(frame.LengthFieldConfig{})
 	for _, r := range recs {
@@ -320,6 +320,7 @@ func TestVectorEnvelope(t *testing.T) {
 			name, payload, wire, fr := vecHex(t, r, "name"), vecHex(t, r, "payload"), vecHex(t, r, "wire"), vecHex(t, r, "frame")
 			flags := frame.Flags(vecHex(t, r, "flags")[0])
 			id := uint32(vecNum(t, r, "id", 0))
+			seq := uint64(vecNum(t, r, "seq", 0))
 			if vecEncode(r) {
 				var got []byte
 				var err error
@@ -329,10 +330,10 @@ func TestVectorEnvelope(t *testing.T) {
 					if cerr != nil {
 						t.Fatalf("%v: %v", r, cerr)
 					}
-					got, err = c.AppendEvent(nil, string(name), flags, id, payload)
+					got, err = c.AppendEventSeq(nil, string(name), flags, id, seq, payload)
 					c.Close()
 				} else {
-					got, err = frame.AppendEvent(nil, string(name), flags, id, payload)
+					got, err = frame.AppendEventSeq(nil, string(name), flags, id, seq, payload)
 				}
 				if err != nil || !bytes.Equal(got, wire) {
 					t.Errorf("%v: encode = %x, %v; want %x", r, got, err, wire)
@@ -346,8 +347,8 @@ func TestVectorEnvelope(t *testing.T) {
 				t.Errorf("%v: decode: %v", r, err)
 				continue
 			}
-			if ev.Flags != flags || ev.ID != id || !bytes.Equal(ev.Name, name) {
-				t.Errorf("%v: decoded flags %02x id %d name %x", r, byte(ev.Flags), ev.ID, ev.Name)
+			if ev.Flags != flags || ev.ID != id || ev.Seq != seq || !bytes.Equal(ev.Name, name) {
+				t.Errorf("%v: decoded flags %02x id %d seq %d name %x", r, byte(ev.Flags), ev.ID, ev.Seq, ev.Name)
 			}
 			d := frame.NewDecompressor(limit)
 			data, err := d.Data(ev)

@@ -362,6 +362,7 @@ static void ev_record(const record *r)
 	size_t nlen = 0, plen = 0, wlen = 0, flen = 0;
 	unsigned flags = 0;
 	uint32_t id = (uint32_t)num(r, "id", 0);
+	uint64_t seq = (uint64_t)num(r, "seq", 0);
 	uint64_t limit = (uint64_t)num(r, "limit", 8388608);
 	goipc_lf lf;
 	goipc_event ev;
@@ -384,16 +385,16 @@ static void ev_record(const record *r)
 		if (dir == NULL || strcmp(dir, "encode") == 0) {
 			size_t cap = wlen + 64, w = 0;
 			uint8_t *out = (uint8_t *)malloc(cap);
-			rc = goipc_event_encode(out, cap, (const char *)name, nlen, flags, id, payload, plen, &w);
+			rc = goipc_event_encode_seq(out, cap, (const char *)name, nlen, flags, id, seq, payload, plen, &w);
 			CHECK(rc == GOIPC_OK && w == wlen && memcmp(out, wire, wlen) == 0, "line %d: event encode: rc %d",
 			      r->line, rc);
 			CHECK(goipc_event_header_len(nlen, flags) + plen == wlen, "line %d: header_len", r->line);
-			if (framed) {
+			if (framed && !(flags & GOIPC_FLAG_SEQ)) {
 				rc = goipc_event_frame(&lf, out, cap, (const char *)name, nlen, flags, id, payload, plen, &w);
 				CHECK(rc == GOIPC_OK && w == flen && memcmp(out, framed, flen) == 0,
 				      "line %d: event frame: rc %d", r->line, rc);
 			}
-			rc = goipc_event_encode(out, wlen - 1, (const char *)name, nlen, flags, id, payload, plen, &w);
+			rc = goipc_event_encode_seq(out, wlen - 1, (const char *)name, nlen, flags, id, seq, payload, plen, &w);
 			CHECK(rc == GOIPC_ENOSPC, "line %d: event encode short buffer: %d", r->line, rc);
 			free(out);
 		}
@@ -401,7 +402,7 @@ static void ev_record(const record *r)
 			const uint8_t *data;
 			size_t dlen;
 			rc = goipc_event_parse(wire, wlen, &ev);
-			CHECK(rc == GOIPC_OK && ev.flags == flags && ev.id == id && ev.name_len == nlen &&
+			CHECK(rc == GOIPC_OK && ev.flags == flags && ev.id == id && ev.seq == seq && ev.name_len == nlen &&
 			          (nlen == 0 || memcmp(ev.name, name, nlen) == 0),
 			      "line %d: event parse: rc %d flags %02x id %u", r->line, rc, ev.flags, ev.id);
 			if (goipc_event_compression(&ev) == 0) {
