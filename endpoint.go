@@ -58,7 +58,14 @@ type endpoint struct {
 
 	rmu     sync.Mutex
 	nextID  uint32
-	pending map[uint32]chan reply
+	pending map[uint32]pendingRequest
+}
+
+// pendingRequest is a request waiting for its reply, which is accepted
+// only from the connection the request went out on.
+type pendingRequest struct {
+	ch chan reply
+	c  *Conn
 }
 
 type reply struct {
@@ -89,7 +96,7 @@ func (ep *endpoint) init(opts options) error {
 	}
 	m := make(map[string]*handlerEntry)
 	ep.handlers.Store(&m)
-	ep.pending = make(map[uint32]chan reply)
+	ep.pending = make(map[uint32]pendingRequest)
 	return nil
 }
 
@@ -128,6 +135,22 @@ func (ep *endpoint) maxLen(event string, data []byte, errMsg string) int {
 
 // appendMessage encodes one message as one frame at the end of dst.
 func (ep *endpoint) appendMessage(dst []byte, kind msgKind, event string, id uint32, data []byte, errMsg string) ([]byte, error) {
+	switch ep.codec.mode {
+	case ModeEvent:
+		// A receiver expands at most its max frame: don't send what a peer
+		// with the same codec must refuse, however well it compresses.
+		if ep.comp != nil && len(data) > ep.maxDec {
+			return dst, frame.ErrFrameTooLarge
+		}
+	case ModeJSON:
+		// What a goipc receiver with default options refuses.
+		if kind != kindReply && event == "" {
+			return dst, frame.ErrBadType
+		}
+		if len(event) > frame.DefaultMaxTypeLen {
+			return dst, frame.ErrNameTooLong
+		}
+	}
 	out, mark := ep.fc.Begin(dst)
 	var err error
 	switch ep.codec.mode {
@@ -188,7 +211,7 @@ func (ep *endpoint) dispatch(c *Conn, p []byte) error {
 				rerr = &RemoteError{Event: string(ev.Name), Message: string(data)}
 				data = nil
 			}
-			ep.resolve(ev.ID, data, rerr)
+			ep.resolve(c, ev.ID, data, rerr)
 			return nil
 		}
 		if err := ep.checkEvent(ev.Name); err != nil {
@@ -212,7 +235,7 @@ func (ep *endpoint) dispatch(c *Conn, p []byte) error {
 			if ev.Error != nil {
 				rerr = &RemoteError{Event: string(ev.Type), Message: string(ev.Error)}
 			}
-			ep.resolve(ev.ReplyTo, ev.Data, rerr)
+			ep.resolve(c, ev.ReplyTo, ev.Data, rerr)
 			return nil
 		}
 		if err := ep.checkEvent(ev.Type); err != nil {
@@ -253,7 +276,7 @@ func (ep *endpoint) deliver(c *Conn, name, data []byte, id uint32) {
 }
 
 // register allocates a request id and the channel its reply will arrive on.
-func (ep *endpoint) register() (uint32, chan reply) {
+func (ep *endpoint) register(c *Conn) (uint32, chan reply) {
 	ch := make(chan reply, 1)
 	ep.rmu.Lock()
 	for {
@@ -266,7 +289,7 @@ func (ep *endpoint) register() (uint32, chan reply) {
 		}
 	}
 	id := ep.nextID
-	ep.pending[id] = ch
+	ep.pending[id] = pendingRequest{ch: ch, c: c}
 	ep.rmu.Unlock()
 	return id, ch
 }
@@ -277,15 +300,22 @@ func (ep *endpoint) unregister(id uint32) {
 	ep.rmu.Unlock()
 }
 
-// resolve hands a reply to its waiting Request; replies nobody waits for
-// (timed out, or unknown ids) are dropped.
-func (ep *endpoint) resolve(id uint32, data []byte, err error) {
+// resolve hands a reply that arrived on c to its waiting Request. Replies
+// nobody waits for (timed out, unknown ids) and replies arriving on another
+// connection than their request's (forged) are dropped.
+func (ep *endpoint) resolve(c *Conn, id uint32, data []byte, err error) {
 	ep.rmu.Lock()
-	ch := ep.pending[id]
-	delete(ep.pending, id)
+	p, ok := ep.pending[id]
+	if ok && p.c == c {
+		delete(ep.pending, id)
+	} else {
+		ok = false
+	}
 	ep.rmu.Unlock()
-	if ch != nil {
-		ch <- reply{data: append([]byte(nil), data...), err: err}
+	if ok {
+		p.ch <- reply{data: append([]byte(nil), data...), err: err}
+	} else {
+		ep.opts.logger.Debug("goipc: reply dropped: no request with that id on this connection", "conn", c.id)
 	}
 }
 
@@ -294,7 +324,7 @@ func (ep *endpoint) request(ctx context.Context, c *Conn, event string, data []b
 	if !ep.codec.events() {
 		return nil, ErrNoEvents
 	}
-	id, ch := ep.register()
+	id, ch := ep.register(c)
 	if err := c.send(kindRequest, event, id, data, ""); err != nil {
 		ep.unregister(id)
 		return nil, err
