@@ -32,7 +32,8 @@ type Server struct {
 	maxConn int32
 
 	mu    sync.Mutex
-	conns atomic.Pointer[[]*Conn] // copy-on-write snapshot for Broadcast
+	connSet map[*Conn]struct{}      // open connections, under mu
+	conns   atomic.Pointer[[]*Conn] // snapshot of connSet, nil when stale; rebuilt on demand
 	open  atomic.Int32
 
 	onConnect    atomic.Pointer[func(*Conn)]
@@ -69,8 +70,7 @@ func Listen(addr string, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s.addr = a
-	empty := []*Conn{}
-	s.conns.Store(&empty)
+	s.connSet = make(map[*Conn]struct{})
 	if o.codec.mode == ModeEvent {
 		s.ep.sessions = &sessionTable{max: 4096}
 	}
@@ -144,7 +144,28 @@ func (s *Server) Conns() []*Conn {
 	if s.udp != nil {
 		return s.udp.peerConns()
 	}
-	return *s.conns.Load()
+	return s.snapshot()
+}
+
+// snapshot returns the open connections. The slice is rebuilt only after
+// connections opened or closed, so a Broadcast in a steady state does not
+// allocate, and a connection storm costs one map update per connection,
+// not a copy of the whole list.
+func (s *Server) snapshot() []*Conn {
+	if p := s.conns.Load(); p != nil {
+		return *p
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.conns.Load(); p != nil {
+		return *p
+	}
+	snap := make([]*Conn, 0, len(s.connSet))
+	for c := range s.connSet {
+		snap = append(snap, c)
+	}
+	s.conns.Store(&snap)
+	return snap
 }
 
 // Peer returns the Conn for a UDP peer at addr ("host:port"), creating it
@@ -199,7 +220,7 @@ func (s *Server) broadcast(kind msgKind, event string, data []byte) (int, error)
 	}
 	var first error
 	n := 0
-	for _, c := range *s.conns.Load() {
+	for _, c := range s.snapshot() {
 		if err := c.writeFrame(f); err != nil {
 			if first == nil {
 				first = err
@@ -354,7 +375,7 @@ func (s *Server) Close() error {
 		}
 		s.accepting.Wait()
 		s.handshakes.Wait()
-		conns := *s.conns.Load()
+		conns := s.snapshot()
 		for _, c := range conns {
 			c.Close()
 		}
@@ -381,24 +402,15 @@ func (o *options) closeTimeoutOr(d time.Duration) time.Duration {
 
 func (s *Server) addConn(c *Conn) {
 	s.mu.Lock()
-	old := *s.conns.Load()
-	next := make([]*Conn, len(old), len(old)+1)
-	copy(next, old)
-	next = append(next, c)
-	s.conns.Store(&next)
+	s.connSet[c] = struct{}{}
+	s.conns.Store(nil)
 	s.mu.Unlock()
 }
 
 func (s *Server) removeConn(c *Conn) {
 	s.mu.Lock()
-	old := *s.conns.Load()
-	next := make([]*Conn, 0, len(old))
-	for _, x := range old {
-		if x != c {
-			next = append(next, x)
-		}
-	}
-	s.conns.Store(&next)
+	delete(s.connSet, c)
+	s.conns.Store(nil)
 	s.mu.Unlock()
 }
 
