@@ -60,6 +60,7 @@ type options struct {
 	rejectReserved bool
 	outboxSet      bool
 	exactlyOnce    bool
+	engine         poller.EngineKind
 
 	// client
 	retryInterval time.Duration
@@ -100,6 +101,7 @@ func (o *options) pollerConfig(fc frame.Codec) poller.Config {
 		PartialTimeout: o.partialTimeout,
 		CloseTimeout:   o.closeTimeout,
 		Logger:         o.logger,
+		Engine:         o.engine,
 	}
 }
 
@@ -203,3 +205,23 @@ func WithPipeSecurity(sddl string) Option { return func(o *options) { o.pipeSDDL
 // returns ErrOutboxFull while that many messages await acknowledgement.
 // Requests are not covered (they have their own replies).
 func WithExactlyOnce() Option { return func(o *options) { o.exactlyOnce = true } }
+
+// Engine selects how a server drives its connections.
+type Engine = poller.EngineKind
+
+// Server engines.
+const (
+	// EngineAuto (the default) uses gnet event loops, except with
+	// GOMAXPROCS 1, where goroutines answer faster (the loop's own
+	// epoll_wait thread and the Go scheduler take turns on one P).
+	EngineAuto = poller.EngineAuto
+	// EngineLoop forces event loops: no goroutine per connection, the
+	// least memory per idle connection. Not on Windows.
+	EngineLoop = poller.EngineLoop
+	// EngineGoroutine forces two goroutines per connection over the
+	// standard library. TLS servers always use it.
+	EngineGoroutine = poller.EngineGoroutine
+)
+
+// WithEngine selects a server's engine (default EngineAuto).
+func WithEngine(e Engine) Option { return func(o *options) { o.engine = e } }

@@ -31,10 +31,10 @@ type Server struct {
 	udp     *udpEndpoint
 	maxConn int32
 
-	mu    sync.Mutex
+	mu      sync.Mutex
 	connSet map[*Conn]struct{}      // open connections, under mu
 	conns   atomic.Pointer[[]*Conn] // snapshot of connSet, nil when stale; rebuilt on demand
-	open  atomic.Int32
+	open    atomic.Int32
 
 	onConnect    atomic.Pointer[func(*Conn)]
 	onDisconnect atomic.Pointer[func(*Conn, error)]

@@ -29,9 +29,17 @@ type Source interface {
 //
 // A Decoder is not safe for concurrent use; it belongs to one connection.
 type Decoder struct {
-	src     Source
-	codec   Codec
-	pending int    // bytes of the last frame still to discard from src
+	src   Source
+	codec Codec
+	lf    *LengthField // codec, when it is one: parsed without an interface call
+	res   resumer      // codec, when it can resume a delimiter scan
+	// win holds the source's buffered bytes as the last Peek returned them,
+	// starting at the source's read position; off of them belong to frames
+	// already returned. They are discarded from the source in one call when
+	// the window has no whole frame left (or on Discard), not once per
+	// frame.
+	win     []byte
+	off     int
 	scanned int    // bytes of the partial frame already scanned for a delimiter
 	big     []byte // assembly buffer for frames the source can't hold
 	inBig   bool   // the last frame was assembled in big: its bytes are consumed already
@@ -39,13 +47,16 @@ type Decoder struct {
 
 // NewDecoder returns a Decoder reading frames of codec from src.
 func NewDecoder(src Source, codec Codec) *Decoder {
-	return &Decoder{src: src, codec: codec}
+	d := &Decoder{src: src, codec: codec}
+	d.lf, _ = codec.(*LengthField)
+	d.res, _ = codec.(resumer)
+	return d
 }
 
 // Reset makes d read from src, dropping any state about the previous
 // source. It keeps the assembly buffer.
 func (d *Decoder) Reset(src Source) {
-	d.src, d.pending, d.scanned, d.big, d.inBig = src, 0, 0, d.big[:0], false
+	d.src, d.win, d.off, d.scanned, d.big, d.inBig = src, nil, 0, 0, d.big[:0], false
 }
 
 type resumer interface {
@@ -53,7 +64,10 @@ type resumer interface {
 }
 
 func (d *Decoder) parse(b []byte) ([]byte, int, error) {
-	if r, ok := d.codec.(resumer); ok {
+	if d.lf != nil {
+		return d.lf.Parse(b)
+	}
+	if r := d.res; r != nil {
 		p, n, err := r.parseFrom(b, d.scanned)
 		if n == 0 && err == nil {
 			d.scanned = len(b)
@@ -74,6 +88,18 @@ func (d *Decoder) parse(b []byte) ([]byte, int, error) {
 // means "no whole frame buffered yet": call Next again when more bytes
 // have arrived; nothing is lost.
 func (d *Decoder) Next() ([]byte, error) {
+	// Fast path: the next frame is whole in the window of the last Peek.
+	if d.off < len(d.win) {
+		p, m, err := d.parse(d.win[d.off:])
+		if err != nil {
+			return nil, err
+		}
+		if m > 0 {
+			d.off += m
+			d.scanned = 0
+			return p, nil
+		}
+	}
 	if err := d.Discard(); err != nil {
 		return nil, err
 	}
@@ -95,7 +121,7 @@ func (d *Decoder) Next() ([]byte, error) {
 				return nil, perr
 			}
 			if m > 0 {
-				d.pending, d.scanned = m, 0
+				d.win, d.off, d.scanned = b, m, 0
 				return p, nil
 			}
 		}
@@ -112,17 +138,18 @@ func (d *Decoder) Next() ([]byte, error) {
 	}
 }
 
-// Discard consumes the frame Next returned last, if it has not been
-// consumed yet. Next calls it first; call it yourself to release the
-// source's buffer before waiting for more input.
+// Discard consumes from the source the frames Next returned, if that has
+// not happened yet: Next does it in one call once the bytes it last
+// peeked hold no whole frame, before it peeks again. Call Discard
+// yourself to release the source's buffer before waiting for more input
+// elsewhere.
 func (d *Decoder) Discard() error {
-	if d.pending == 0 {
-		return nil
-	}
-	n := d.pending
-	d.pending = 0
 	if d.inBig {
 		d.inBig, d.big = false, d.big[:0]
+	}
+	n := d.off
+	d.win, d.off = nil, 0
+	if n == 0 {
 		return nil
 	}
 	_, err := d.src.Discard(n)
@@ -152,7 +179,7 @@ func (d *Decoder) assemble(b []byte) ([]byte, error) {
 				return nil, err
 			}
 			d.big = d.big[:m]
-			d.pending, d.scanned, d.inBig = m, 0, true
+			d.scanned, d.inBig = 0, true
 			return p, nil
 		}
 		if _, err := d.src.Discard(len(b)); err != nil {

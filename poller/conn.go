@@ -50,7 +50,24 @@ type Config struct {
 	ReadBuffer int
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
+	// Engine selects the engine NewServerEngine returns. The zero value,
+	// EngineAuto, means event loops where the OS has them, except with
+	// GOMAXPROCS 1, where goroutines (see NewServerEngine for why).
+	Engine EngineKind
 }
+
+// EngineKind selects a server's engine (Config.Engine).
+type EngineKind uint8
+
+const (
+	// EngineAuto picks per NewServerEngine's rule.
+	EngineAuto EngineKind = iota
+	// EngineLoop forces event loops (LoopEngine) where the OS has them:
+	// no goroutine and no read buffer per idle connection.
+	EngineLoop
+	// EngineGoroutine forces the goroutine engine (GoEngine).
+	EngineGoroutine
+)
 
 func (c Config) withDefaults() (Config, error) {
 	if c.Codec == nil {

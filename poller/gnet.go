@@ -320,8 +320,33 @@ func (a slogAdapter) Warnf(f string, args ...any)  { a.l.Warn(fmt.Sprintf("gnet:
 func (a slogAdapter) Errorf(f string, args ...any) { a.l.Error(fmt.Sprintf("gnet: "+f, args...)) }
 func (a slogAdapter) Fatalf(f string, args ...any) { a.l.Error(fmt.Sprintf("gnet: "+f, args...)) }
 
-// NewServerEngine returns the engine servers use on this OS: gnet event
-// loops here.
+// NewServerEngine returns the engine servers use on this OS, as
+// cfg.Engine selects: gnet event loops, except that EngineAuto picks the
+// goroutine engine when GOMAXPROCS is 1.
+//
+// Why: a gnet loop sleeps in its own epoll_wait system call, outside the
+// Go scheduler's netpoller. With one P, every hand-off between that thread
+// and the goroutines (the handlers' other work, in-process clients, any
+// other goroutine of the program) goes through the runtime's syscall
+// hand-off and a switch between two OS threads on one core. A runtime
+// trace of Latency1 under taskset -c 0 shows the goroutine that should run
+// next waiting 2.3 µs at the median after the loop enters epoll_wait but
+// 100–270 µs 3% of the time, which is the whole p99. The goroutine engine
+// parks in the netpoller instead; measured on one core (taskset -c 0, the
+// root package's benchmarks, same-run pairs) it cut 1-in-flight latency
+// p50 from 14.2–14.6 to 10.2–10.3 µs and p99 from 210–222 to 11–129 µs,
+// and took 64-in-flight round trips from 0.25–0.31× to 0.67–0.68× the
+// std net+bufio baseline. Its cost is two
+// goroutines and a ReadBuffer per connection, so with many mostly idle
+// connections on one core set EngineLoop.
 func NewServerEngine(cfg Config, h Handler, loops int) (Engine, error) {
+	switch cfg.Engine {
+	case EngineGoroutine:
+		return NewGoEngine(cfg, h)
+	case EngineAuto:
+		if runtime.GOMAXPROCS(0) == 1 {
+			return NewGoEngine(cfg, h)
+		}
+	}
 	return NewLoopEngine(cfg, h, loops)
 }

@@ -165,13 +165,19 @@ func (e *GoEngine) write(t *goConn) {
 		case <-t.stop:
 			return
 		}
-		// Clear the request before looking at the queue: a write that
-		// lands after the look asks again.
-		c.wakeFlag.Store(false)
+		// The request flag stays set while the queue has bytes, so writers
+		// committing meanwhile skip the channel; it is cleared only once
+		// the queue looks empty, and then the queue is looked at again, so
+		// a write that lands around the clear is never left behind.
 		for {
 			a, b, fromRing := c.out.peek()
 			if len(a) == 0 {
-				break
+				c.wakeFlag.Store(false)
+				if a, _, _ = c.out.peek(); len(a) == 0 || c.wakeFlag.Swap(true) {
+					// Empty, or a writer set the flag again and sent a wake.
+					break
+				}
+				continue
 			}
 			t.iov[0], t.iov[1] = a, b
 			t.bufs = t.iov[:1]

@@ -51,6 +51,8 @@ type outbound struct {
 	overBytes int
 	scratch   []byte // encoding space when the ring's free space wraps
 	reserved  []byte // the region handed out by begin, for commit to recognise
+	resKind   uint8  // where reserved is: resRing, resLast (the last chunk's tail) or resNext
+	next      *chunk // a pooled chunk begun into, appended to over by commit
 	max       int
 	policy    Policy
 	block     time.Duration
@@ -91,17 +93,62 @@ func (o *outbound) begin(n int, onLoop bool) ([]byte, error) {
 		o.mu.Lock()
 	}
 	if o.overEmpty() && n <= o.ringCap {
-		a, _ := o.ringLocked().Space()
+		a, b := o.ringLocked().Space()
 		if len(a) >= n {
-			o.reserved = a
+			o.reserved, o.resKind = a, resRing
 			return a[:0], nil
 		}
+		if len(a)+len(b) >= n {
+			// The free space wraps: encode aside, commit copies it in.
+			return o.scratchFor(n), nil
+		}
 	}
+	if n <= chunkSize {
+		// The ring is full or the overflow list is in use: encode straight
+		// into the overflow list's last chunk, or a fresh one, rather than
+		// into scratch and then a chunk.
+		if k := len(o.over); k > o.overHead {
+			if last := o.over[k-1]; cap(last.b)-len(last.b) >= n {
+				l := len(last.b)
+				o.reserved, o.resKind = last.b[l:cap(last.b):cap(last.b)], resLast
+				return o.reserved[:0], nil
+			}
+		}
+		if o.next == nil {
+			o.next = chunkPool.Get().(*chunk)
+		}
+		o.reserved, o.resKind = o.next.b[:0:cap(o.next.b)], resNext
+		return o.reserved, nil
+	}
+	return o.scratchFor(n), nil
+}
+
+// Kinds of region begin hands out (outbound.resKind).
+const (
+	resNone uint8 = iota
+	resRing
+	resLast
+	resNext
+)
+
+// releaseNext ends a reservation, returning an unused fresh chunk to the
+// pool so that an idle connection keeps no chunk. Under mu.
+func (o *outbound) releaseNext() {
+	o.reserved, o.resKind = nil, resNone
+	if c := o.next; c != nil {
+		o.next = nil
+		c.b = c.b[:0]
+		chunkPool.Put(c)
+	}
+}
+
+// scratchFor returns the scratch buffer with room for n bytes. Under mu.
+func (o *outbound) scratchFor(n int) []byte {
 	if cap(o.scratch) < n {
 		o.scratch = make([]byte, 0, n)
 	}
-	o.reserved = nil
-	return o.scratch[:0], nil
+	o.reserved, o.resKind = nil, resNone
+	return o.scratch[:0]
 }
 
 var timerPool sync.Pool // *time.Timer, stopped
@@ -130,16 +177,27 @@ func (o *outbound) waitRoom() bool {
 // knows whether to wake the flusher.
 func (o *outbound) commit(b []byte) {
 	n := len(b)
+	inPlace := o.reserved != nil && len(b) <= cap(o.reserved) && unsafe.SliceData(b) == unsafe.SliceData(o.reserved)
 	switch {
 	case n == 0:
-	case o.reserved != nil && len(b) <= len(o.reserved) && unsafe.SliceData(b) == unsafe.SliceData(o.reserved):
+	case inPlace && o.resKind == resRing:
 		o.rp.Load().Commit(n)
+	case inPlace && o.resKind == resLast:
+		last := o.over[len(o.over)-1]
+		last.b = last.b[:len(last.b)+n]
+		o.overBytes += n
+	case inPlace && o.resKind == resNext:
+		c := o.next
+		o.next = nil
+		c.b = c.b[:n]
+		o.pushChunk(c)
+		o.overBytes += n
 	case o.overEmpty() && n <= o.ringCap && o.ringLocked().Free() >= n:
 		_ = o.rp.Load().Write(b)
 	default:
 		o.appendOver(b)
 	}
-	o.reserved = nil
+	o.releaseNext()
 	o.pending.Add(int64(n))
 	o.mu.Unlock()
 }
@@ -157,7 +215,7 @@ func (o *outbound) ringLocked() *ring.Ring {
 
 // abort releases the lock without publishing anything.
 func (o *outbound) abort() {
-	o.reserved = nil
+	o.releaseNext()
 	o.mu.Unlock()
 }
 
@@ -220,12 +278,21 @@ func (o *outbound) appendOver(b []byte) {
 		}
 	}
 	var c *chunk
-	if len(b) <= chunkSize {
-		c = chunkPool.Get().(*chunk)
-	} else {
+	switch {
+	case len(b) > chunkSize:
 		c = &chunk{b: make([]byte, 0, len(b))}
+	case o.next != nil:
+		c, o.next = o.next, nil
+	default:
+		c = chunkPool.Get().(*chunk)
 	}
 	c.b = append(c.b[:0], b...)
+	o.pushChunk(c)
+	o.overBytes += len(b)
+}
+
+// pushChunk appends c to the overflow list. Producer side, under mu.
+func (o *outbound) pushChunk(c *chunk) {
 	if o.overHead > 0 && o.overHead >= len(o.over)/2 {
 		// Slide the live chunks to the front so a list that never quite
 		// empties doesn't grow.
@@ -234,7 +301,6 @@ func (o *outbound) appendOver(b []byte) {
 		o.over, o.overHead = o.over[:n], 0
 	}
 	o.over = append(o.over, c)
-	o.overBytes += len(b)
 }
 
 // consume marks n bytes of what peek returned as written. Consumer side only.
