@@ -28,6 +28,7 @@ const benchExamples = `  goipc bench                                        # un
   goipc bench --codec json --json > results.json     # node-ipc's wire format, machine-readable
   goipc bench --processes                            # server in a child process (goipc serve --echo)
   taskset -c 0 goipc bench                           # pin to one core: placement changes results
+  goipc bench --compare                              # side by side with std net, C and node-ipc (see --compare -h)
 
 Each row runs an echo server and one client that keeps N messages in flight
 (a new one leaves when a reply arrives) for --duration after a short
@@ -81,6 +82,9 @@ type benchConfig struct {
 // runBench is `goipc bench`: round trips against an echo server for each
 // transport × size × in-flight count, as a table or --json.
 func runBench(ctx context.Context, e *env, args []string) error {
+	if rest, ok := cutFlag(args, "compare"); ok {
+		return runCompare(ctx, e, rest)
+	}
 	f := newFlags("bench", "goipc bench [--transports unix,tcp,udp,tls] [--sizes 64,1024] [--inflight 1,64] [--duration 1s] [--processes] [--json] [codec flags]", benchExamples)
 	transports := f.fs.String("transports", "unix", "comma-separated `list` of unix, tcp, udp, tls")
 	sizes := f.fs.String("sizes", "64,1024", "comma-separated payload sizes in bytes (K/M suffixes)")
@@ -186,6 +190,20 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	return nil
+}
+
+// cutFlag removes the boolean flag --name (or -name) from args and reports
+// whether it was there.
+func cutFlag(args []string, name string) ([]string, bool) {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--"+name || a == "-"+name {
+			return append(append([]string(nil), args[:i]...), args[i+1:]...), true
+		}
+	}
+	return args, false
 }
 
 // intList parses a comma-separated list of positive numbers (byte sizes

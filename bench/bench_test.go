@@ -1,0 +1,98 @@
+//go:build linux
+
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSmoke runs every workload on every implementation for about 100 ms on
+// the cheapest settings (unpinned, stream sizes 16 B and 64 KiB, 1 000 idle
+// connections) and checks that the run completes with a row per
+// implementation × workload. Numbers are not asserted. Under CI=true the C
+// and node-ipc lanes must run (gcc and node-ipc 14 are installed there).
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	d := 100 * time.Millisecond
+	wls := Workloads(nil, []string{"unix", "tcp"}, []int{16, 64 << 10}, 1000)
+	impls := AllImpls()
+	var progress bytes.Buffer
+	start := time.Now()
+	rep, err := Run(context.Background(), Config{
+		Workloads: wls, Impls: impls, Duration: d, Warmup: 20 * time.Millisecond,
+		CacheDir: t.TempDir(), Progress: &progress,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("smoke run took %v", time.Since(start).Round(time.Millisecond))
+	var table bytes.Buffer
+	WriteTable(&table, rep, false)
+	t.Log("\n" + table.String())
+
+	ci := os.Getenv("CI") == "true"
+	rows := map[string]Result{}
+	for _, r := range rep.Results {
+		rows[r.Workload+"|"+r.Impl] = r
+		if r.Error != "" {
+			t.Errorf("%s %s %s: %s", r.Workload, r.Placement, r.Impl, r.Error)
+		}
+		if ci && (r.Impl == ImplC || r.Impl == ImplNode) && strings.HasPrefix(r.Skipped, "not ") && !strings.HasPrefix(r.Skipped, "not implemented") {
+			t.Errorf("CI=true but the %s lane did not run: %s", r.Impl, r.Skipped)
+		}
+	}
+	for _, w := range wls {
+		for _, im := range impls {
+			if _, ok := rows[w.Name()+"|"+im.Name()]; !ok {
+				t.Errorf("no row for %s × %s", w.Name(), im.Name())
+			}
+		}
+	}
+	if len(rep.Results) != len(wls)*len(impls) {
+		t.Errorf("%d rows, want %d", len(rep.Results), len(wls)*len(impls))
+	}
+	var js bytes.Buffer
+	if err := WriteJSON(&js, rep); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || len(back.Results) != len(rep.Results) {
+		t.Fatalf("JSON round trip: %v (%d rows)", err, len(back.Results))
+	}
+}
+
+func TestHist(t *testing.T) {
+	var h hist
+	for i := 1; i <= 1000; i++ {
+		h.add(time.Duration(i) * time.Microsecond)
+	}
+	for _, c := range []struct{ q, want float64 }{{0.5, 500}, {0.99, 990}, {0.999, 999}} {
+		got := h.quantile(c.q)
+		if got < c.want*0.96 || got > c.want*1.04 {
+			t.Errorf("quantile(%v) = %v µs, want about %v", c.q, got, c.want)
+		}
+	}
+}
+
+func TestWorkloadNames(t *testing.T) {
+	seen := map[string]bool{}
+	for _, w := range Workloads(nil, nil, nil, 0) {
+		if seen[w.Name()] {
+			t.Errorf("duplicate workload %s", w.Name())
+		}
+		seen[w.Name()] = true
+	}
+	for _, want := range []string{"stream/unix/64B", "stream/tcp/64KiB", "inflight64/unix/64B", "latency/tcp/64B", "udp/64B", "broadcast100/unix/64B", "idle10000/unix"} {
+		if !seen[want] {
+			t.Errorf("missing workload %s", want)
+		}
+	}
+}
