@@ -28,8 +28,13 @@ import (
 // the outbox bound, and sent after the next successful connection, in
 // order, before any message emitted after it. Messages already handed to a
 // connection that then drops — queued in goipc or in the kernel, not yet
-// read by the server — are lost: goipc has no acknowledgements. node-ipc
-// drops messages emitted while disconnected; goipc queues them.
+// read by the server — are lost, and the server may still be reading
+// some of them from the dying connection after it has taken newer ones on
+// the new connection (a soak run with random faults saw 163 late
+// deliveries in 25.8 million messages). WithExactlyOnce removes both: it
+// numbers messages, resends what the server lacks and drops what it
+// already has, in order. node-ipc drops messages emitted while
+// disconnected; goipc queues them.
 //
 // All methods are safe for concurrent use.
 type Client struct {

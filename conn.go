@@ -116,6 +116,14 @@ func (c *Conn) send(kind msgKind, event string, id uint32, data []byte, errMsg s
 	return nil
 }
 
+// writeFrameNoWait queues an encoded frame without waiting for room.
+func (c *Conn) writeFrameNoWait(f []byte) error {
+	if c.up != nil {
+		return c.up.write(f)
+	}
+	return c.pc.WriteNoWait(f)
+}
+
 // writeFrame queues an already encoded frame.
 func (c *Conn) writeFrame(f []byte) error {
 	if c.up != nil {

@@ -186,7 +186,10 @@ func (s *Server) Peer(addr string) (*Conn, error) {
 
 // Broadcast emits event with data to every open connection (UDP: to every
 // peer heard from). The message is encoded once and copied into each
-// connection's queue. It returns how many connections it reached and the
+// connection's queue. It never waits for room, even under the Block
+// policy: a connection whose queue is full misses the message (its error
+// is counted; under Disconnect it is closed), so one slow peer cannot hold
+// up the others. It returns how many connections it reached and the
 // first error (a full or closed connection does not stop the others).
 func (s *Server) Broadcast(event string, data []byte) (int, error) {
 	if !s.ep.codec.events() {
@@ -221,7 +224,8 @@ func (s *Server) broadcast(kind msgKind, event string, data []byte) (int, error)
 	var first error
 	n := 0
 	for _, c := range s.snapshot() {
-		if err := c.writeFrame(f); err != nil {
+		// Never wait for one slow peer: it would hold up every other.
+		if err := c.writeFrameNoWait(f); err != nil {
 			if first == nil {
 				first = err
 			}

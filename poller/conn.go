@@ -246,8 +246,34 @@ func (c *Conn) Write(p []byte) error {
 	return nil
 }
 
+// WriteNoWait is Write that never waits for room, whatever the policy: a
+// full queue is ErrBackpressure at once (and, under PolicyClose, closes
+// the connection). Broadcast uses it, so one slow peer cannot hold up the
+// others.
+func (c *Conn) WriteNoWait(p []byte) error {
+	if c.state.Load() != stateOpen {
+		return ErrClosed
+	}
+	b, err := c.out.begin(len(p), true)
+	if err == ErrBackpressure && c.cfg.Policy == PolicyClose {
+		c.CloseNow(ErrBackpressure)
+	}
+	if err != nil {
+		return err
+	}
+	c.Commit(append(b, p...))
+	return nil
+}
+
 // requestFlush wakes the flusher unless a flush is already requested.
 func (c *Conn) requestFlush() {
+	// A plain load first: while a flush is requested or under way (the
+	// common case when streaming) the flusher clears the flag before it
+	// looks at the queue, so it will see what was just committed, and an
+	// atomic exchange per message is not needed.
+	if c.wakeFlag.Load() {
+		return
+	}
 	if !c.wakeFlag.Swap(true) {
 		c.tr.wake()
 	}
@@ -286,7 +312,7 @@ func (c *Conn) closing() bool { return c.state.Load() == stateClosing }
 // the implementation, after the last handler call.
 func (c *Conn) finish(err error) error {
 	c.state.Store(stateClosed)
-	c.out.close()
+	c.out.release()
 	if errors.Is(err, io.EOF) {
 		err = nil
 	}

@@ -306,6 +306,9 @@ func (h *gnetHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	}
 	c := t.c
 	h.e.reg.remove(c)
+	if err == nil && gc.InboundBuffered() > 0 {
+		err = io.ErrUnexpectedEOF // the peer left in the middle of a frame
+	}
 	err = c.finish(err)
 	h.e.h.OnClose(c, err)
 	return gnet.None

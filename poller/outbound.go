@@ -309,9 +309,15 @@ func (o *outbound) consume(n int, fromRing bool) {
 		return
 	}
 	if fromRing {
-		o.rp.Load().Consume(n)
+		if r := o.rp.Load(); r != nil { // nil once released
+			r.Consume(n)
+		}
 	} else {
 		o.mu.Lock()
+		if o.overEmpty() { // released meanwhile
+			o.mu.Unlock()
+			return
+		}
 		o.overOff += n
 		o.overBytes -= n
 		if c := o.over[o.overHead]; o.overOff == len(c.b) {
@@ -339,6 +345,25 @@ func (o *outbound) consume(n int, fromRing bool) {
 
 // empty reports whether nothing is pending.
 func (o *outbound) empty() bool { return o.pending.Load() == 0 }
+
+// release drops the buffers of a closed connection, so a Conn the
+// application still holds costs no ring and no overflow. Whatever was
+// still queued is gone; writes already fail with ErrClosed.
+func (o *outbound) release() {
+	o.mu.Lock()
+	o.closed = true
+	o.rp.Store(nil)
+	for i := o.overHead; i < len(o.over); i++ {
+		if c := o.over[i]; cap(c.b) == chunkSize {
+			c.b = c.b[:0]
+			chunkPool.Put(c)
+		}
+	}
+	o.over, o.overHead, o.overOff, o.overBytes = nil, 0, 0, 0
+	o.scratch = nil
+	o.pending.Store(0)
+	o.mu.Unlock()
+}
 
 // close makes further writes fail with ErrClosed. Pending bytes stay for a
 // graceful flush.
