@@ -36,3 +36,33 @@ func TestAllocsOverflow(t *testing.T) {
 		t.Fatalf("%.1f allocations per 1000 overflowed frames", n)
 	}
 }
+
+// Frames larger than the ring (64 KiB and up) go through pooled chunks of
+// their size class: once warm, no allocation per frame either.
+func TestAllocsLargeFrames(t *testing.T) {
+	var o outbound
+	o.init(64<<10, 8<<20, PolicyError, 0)
+	frame := make([]byte, 100<<10)
+	round := func() {
+		for range 3 {
+			b, err := o.begin(len(frame), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.commit(append(b, frame...))
+		}
+		for {
+			a, b, fromRing := o.peek()
+			if len(a) == 0 {
+				break
+			}
+			o.consume(len(a)+len(b), fromRing)
+		}
+	}
+	for range 10 {
+		round()
+	}
+	if n := testing.AllocsPerRun(100, round); n != 0 {
+		t.Fatalf("%.1f allocations per 3 frames of 100 KiB", n)
+	}
+}

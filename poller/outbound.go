@@ -103,24 +103,25 @@ func (o *outbound) begin(n int, onLoop bool) ([]byte, error) {
 			return o.scratchFor(n), nil
 		}
 	}
-	if n <= chunkSize {
-		// The ring is full or the overflow list is in use: encode straight
-		// into the overflow list's last chunk, or a fresh one, rather than
-		// into scratch and then a chunk.
-		if k := len(o.over); k > o.overHead {
-			if last := o.over[k-1]; cap(last.b)-len(last.b) >= n {
-				l := len(last.b)
-				o.reserved, o.resKind = last.b[l:cap(last.b):cap(last.b)], resLast
-				return o.reserved[:0], nil
-			}
+	// The ring is full, too small, or the overflow list is in use: encode
+	// straight into the overflow list's last chunk, or a fresh one (of a
+	// size class that fits n), rather than into scratch and then a chunk.
+	if k := len(o.over); k > o.overHead {
+		if last := o.over[k-1]; cap(last.b)-len(last.b) >= n {
+			l := len(last.b)
+			o.reserved, o.resKind = last.b[l:cap(last.b):cap(last.b)], resLast
+			return o.reserved[:0], nil
 		}
-		if o.next == nil {
-			o.next = chunkPool.Get().(*chunk)
-		}
-		o.reserved, o.resKind = o.next.b[:0:cap(o.next.b)], resNext
-		return o.reserved, nil
 	}
-	return o.scratchFor(n), nil
+	if o.next != nil && cap(o.next.b) < n {
+		putChunk(o.next)
+		o.next = nil
+	}
+	if o.next == nil {
+		o.next = getChunk(n)
+	}
+	o.reserved, o.resKind = o.next.b[:0:cap(o.next.b)], resNext
+	return o.reserved, nil
 }
 
 // Kinds of region begin hands out (outbound.resKind).
@@ -137,8 +138,7 @@ func (o *outbound) releaseNext() {
 	o.reserved, o.resKind = nil, resNone
 	if c := o.next; c != nil {
 		o.next = nil
-		c.b = c.b[:0]
-		chunkPool.Put(c)
+		putChunk(c)
 	}
 }
 
@@ -259,13 +259,47 @@ func (o *outbound) peek() (a, b []byte, fromRing bool) {
 // overEmpty reports whether the overflow list is empty. Under mu.
 func (o *outbound) overEmpty() bool { return o.overHead == len(o.over) }
 
-// chunkSize is the size of the pooled chunks of the overflow list.
-const chunkSize = 64 << 10
+// chunkSize is the size of the smallest pooled chunks of the overflow
+// list; frames larger than that get a chunk of the next power-of-two size
+// class, pooled too, up to chunkSize<<(chunkClasses-1) (16 MiB).
+const (
+	chunkSize    = 64 << 10
+	chunkClasses = 9
+)
 
 // chunk is a piece of the overflow list: frames back to back in b.
 type chunk struct{ b []byte }
 
-var chunkPool = sync.Pool{New: func() any { return &chunk{b: make([]byte, 0, chunkSize)} }}
+var chunkPools [chunkClasses]sync.Pool // of *chunk, class k holding chunkSize<<k bytes
+
+func chunkClass(n int) int {
+	k := 0
+	for k < chunkClasses && chunkSize<<k < n {
+		k++
+	}
+	return k
+}
+
+// getChunk returns an empty chunk with room for at least n bytes.
+func getChunk(n int) *chunk {
+	k := chunkClass(n)
+	if k == chunkClasses {
+		return &chunk{b: make([]byte, 0, n)} // beyond the classes: not pooled
+	}
+	if c, _ := chunkPools[k].Get().(*chunk); c != nil {
+		return c
+	}
+	return &chunk{b: make([]byte, 0, chunkSize<<k)}
+}
+
+// putChunk recycles c if it is of a size class.
+func putChunk(c *chunk) {
+	k := chunkClass(cap(c.b))
+	if k < chunkClasses && chunkSize<<k == cap(c.b) {
+		c.b = c.b[:0]
+		chunkPools[k].Put(c)
+	}
+}
 
 // appendOver packs frame b at the end of the overflow list. Producer side,
 // under mu.
@@ -278,13 +312,10 @@ func (o *outbound) appendOver(b []byte) {
 		}
 	}
 	var c *chunk
-	switch {
-	case len(b) > chunkSize:
-		c = &chunk{b: make([]byte, 0, len(b))}
-	case o.next != nil:
+	if o.next != nil && cap(o.next.b) >= len(b) {
 		c, o.next = o.next, nil
-	default:
-		c = chunkPool.Get().(*chunk)
+	} else {
+		c = getChunk(len(b))
 	}
 	c.b = append(c.b[:0], b...)
 	o.pushChunk(c)
@@ -329,10 +360,7 @@ func (o *outbound) consume(n int, fromRing bool) {
 			if o.overHead == len(o.over) {
 				o.over, o.overHead = o.over[:0], 0
 			}
-			if cap(c.b) == chunkSize {
-				c.b = c.b[:0]
-				chunkPool.Put(c)
-			}
+			putChunk(c)
 		}
 		o.mu.Unlock()
 	}
@@ -354,10 +382,7 @@ func (o *outbound) release() {
 	o.closed = true
 	o.rp.Store(nil)
 	for i := o.overHead; i < len(o.over); i++ {
-		if c := o.over[i]; cap(c.b) == chunkSize {
-			c.b = c.b[:0]
-			chunkPool.Put(c)
-		}
+		putChunk(o.over[i])
 	}
 	o.over, o.overHead, o.overOff, o.overBytes = nil, 0, 0, 0
 	o.scratch = nil
