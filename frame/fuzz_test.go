@@ -644,7 +644,7 @@ func FuzzEnvelope(f *testing.F) {
 			if ev.RawLen != len(ev.Data) {
 				t.Fatalf("ParseEvent: RawLen %d for %d uncompressed bytes", ev.RawLen, len(ev.Data))
 			}
-			w, err = AppendEvent(nil, string(ev.Name), ev.Flags, ev.ID, ev.Data)
+			w, err = AppendEventSeq(nil, string(ev.Name), ev.Flags, ev.ID, ev.Seq, ev.Data)
 			if err != nil {
 				t.Fatalf("AppendEvent of a parsed event (%+v): %v", ev, err)
 			}
@@ -655,6 +655,9 @@ func FuzzEnvelope(f *testing.F) {
 			w = append(w, ev.Name...)
 			if ev.Flags.HasID() {
 				w = binary.BigEndian.AppendUint32(w, ev.ID)
+			}
+			if ev.Flags&FlagSeq != 0 {
+				w = binary.BigEndian.AppendUint64(w, ev.Seq)
 			}
 			w = binary.BigEndian.AppendUint32(w, uint32(ev.RawLen))
 			w = append(w, ev.Data...)
@@ -670,7 +673,10 @@ func FuzzEnvelope(f *testing.F) {
 
 // fzValidFlags masks f to flags AppendEvent accepts, without compression.
 func fzValidFlags(f Flags) Flags {
-	f &= FlagJSON | FlagRequest | FlagReply | FlagError
+	if f&FlagControl != 0 {
+		return f & (FlagControl | FlagJSON) // a control message takes no other flag
+	}
+	f &= FlagJSON | FlagRequest | FlagReply | FlagError | FlagSeq
 	if f&FlagRequest != 0 && f&FlagReply != 0 {
 		f &^= FlagRequest
 	}
