@@ -375,15 +375,24 @@ func (c *Client) onAck(welcome bool, seq uint64) {
 	}
 }
 
-// sendSeq is Emit for an exactly-once client.
-func (c *Client) sendSeq(event string, data []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// stoppedLocked returns why the client can take no more messages (closed,
+// or given up reconnecting), or nil. Under mu.
+func (c *Client) stoppedLocked() error {
 	switch {
 	case c.closed:
 		return ErrClosed
 	case c.destroyed != nil:
 		return c.destroyed
+	}
+	return nil
+}
+
+// sendSeq is Emit for an exactly-once client.
+func (c *Client) sendSeq(event string, data []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.stoppedLocked(); err != nil {
+		return err
 	}
 	o := &c.ep.opts
 	if len(c.log.frames) >= o.outboxMsgs {
@@ -518,11 +527,8 @@ func (c *Client) send(event string, data []byte) error {
 func (c *Client) queue(event string, data []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	switch {
-	case c.closed:
-		return ErrClosed
-	case c.destroyed != nil:
-		return c.destroyed
+	if err := c.stoppedLocked(); err != nil {
+		return err
 	}
 	if conn := c.conn.Load(); conn != nil {
 		select {
