@@ -2,7 +2,6 @@ package goipc
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -168,7 +167,7 @@ func (ep *endpoint) appendMessage(dst []byte, kind msgKind, event string, id uin
 		}
 		out, err = ep.comp.AppendEvent(out, event, flags, id, data)
 	case ModeJSON:
-		if len(data) > 0 && !json.Valid(data) {
+		if len(data) > 0 && !frame.ValidJSON(data) {
 			return dst, ErrBadJSON
 		}
 		switch kind {
@@ -192,8 +191,8 @@ func (ep *endpoint) appendMessage(dst []byte, kind msgKind, event string, id uin
 func (ep *endpoint) dispatch(c *Conn, p []byte) error {
 	switch ep.codec.mode {
 	case ModeEvent:
-		ev, err := frame.ParseEvent(p)
-		if err != nil {
+		var ev frame.Event
+		if err := ev.Parse(p); err != nil {
 			return err
 		}
 		if ev.Flags&frame.FlagControl != 0 {
@@ -201,6 +200,7 @@ func (ep *endpoint) dispatch(c *Conn, p []byte) error {
 		}
 		data := ev.Data
 		if ev.Flags.Compression() != frame.None {
+			var err error
 			if data, err = c.decompressor().Data(ev); err != nil {
 				return err
 			}

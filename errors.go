@@ -25,7 +25,8 @@ var (
 	// ErrEvents reports Send on an endpoint whose codec carries events.
 	ErrEvents = errors.New("goipc: codec carries events: use Emit")
 	// ErrBadJSON reports data passed to Emit in JSON mode that is not one
-	// valid JSON value.
+	// valid JSON value as a goipc receiver accepts it (frame.ValidJSON:
+	// valid UTF-8, nested at most 128 deep).
 	ErrBadJSON = errors.New("goipc: data is not valid JSON")
 	// ErrNoHandler is the error a requester gets when the peer has no
 	// handler for the requested event.

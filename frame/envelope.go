@@ -191,39 +191,55 @@ func appendEventHeader(dst []byte, name string, flags Flags, id uint32, seq uint
 // malformed input is a *ProtocolError (ErrTruncated, ErrBadVersion,
 // ErrBadFlags). It never allocates and never panics.
 func ParseEvent(b []byte) (Event, error) {
+	var ev Event
+	err := ev.Parse(b)
+	return ev, err
+}
+
+// Parse decodes the envelope in b into ev, like ParseEvent, without
+// copying the Event through a return value (the hot path's form). On error
+// ev is zeroed.
+func (ev *Event) Parse(b []byte) error {
 	if len(b) < envelopeMin {
-		return Event{}, protoErr(CodeTruncated, "envelope shorter than 3 bytes")
+		*ev = Event{}
+		return protoErr(CodeTruncated, "envelope shorter than 3 bytes")
 	}
 	if b[0] != EnvelopeVersion {
-		return Event{}, protoErr(CodeBadVersion, "version "+strconv.Itoa(int(b[0])))
+		*ev = Event{}
+		return protoErr(CodeBadVersion, "version "+strconv.Itoa(int(b[0])))
 	}
-	ev := Event{Flags: Flags(b[1])}
+	*ev = Event{Flags: Flags(b[1])}
 	if err := ev.Flags.check(); err != nil {
-		return Event{}, err
+		*ev = Event{}
+		return err
 	}
 	n := int(b[2])
 	p := envelopeMin + n
 	if len(b) < p {
-		return Event{}, protoErr(CodeTruncated, "name runs past the end of the frame")
+		*ev = Event{}
+		return protoErr(CodeTruncated, "name runs past the end of the frame")
 	}
 	ev.Name = b[envelopeMin:p:p]
 	if ev.Flags.HasID() {
 		if len(b) < p+4 {
-			return Event{}, protoErr(CodeTruncated, "request id runs past the end of the frame")
+			*ev = Event{}
+			return protoErr(CodeTruncated, "request id runs past the end of the frame")
 		}
 		ev.ID = binary.BigEndian.Uint32(b[p:])
 		p += 4
 	}
 	if ev.Flags&FlagSeq != 0 {
 		if len(b) < p+8 {
-			return Event{}, protoErr(CodeTruncated, "sequence number runs past the end of the frame")
+			*ev = Event{}
+			return protoErr(CodeTruncated, "sequence number runs past the end of the frame")
 		}
 		ev.Seq = binary.BigEndian.Uint64(b[p:])
 		p += 8
 	}
 	if ev.Flags.Compression() != None {
 		if len(b) < p+4 {
-			return Event{}, protoErr(CodeTruncated, "decompressed length runs past the end of the frame")
+			*ev = Event{}
+			return protoErr(CodeTruncated, "decompressed length runs past the end of the frame")
 		}
 		ev.RawLen = int(binary.BigEndian.Uint32(b[p:]))
 		p += 4
@@ -232,5 +248,5 @@ func ParseEvent(b []byte) (Event, error) {
 		ev.Data = b[p:]
 		ev.RawLen = len(ev.Data)
 	}
-	return ev, nil
+	return nil
 }

@@ -86,3 +86,10 @@ func TestJSONAllocs(t *testing.T) {
 		t.Errorf("Parse deep: %v allocs/op, want 0", n)
 	}
 }
+
+func TestJSONAllocsValidJSON(t *testing.T) {
+	b := []byte(`{"msg":"hi","n":[1,2,3],"s":"é"}`)
+	if n := testing.AllocsPerRun(100, func() { ValidJSON(b) }); n != 0 {
+		t.Fatalf("ValidJSON: %v allocations", n)
+	}
+}

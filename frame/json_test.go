@@ -1034,3 +1034,18 @@ func TestJSONRequestErrorDetailHasNoPayload(t *testing.T) {
 		}
 	}
 }
+
+func TestValidJSON(t *testing.T) {
+	valid := []string{`{}`, ` [1, 2.5e-3, "x", true, null] `, `"é"`, `0`, `-0.0`, `{"a":{"b":[{}]}}`}
+	invalid := []string{``, ` `, `{`, `[1,]`, `01`, `"\x01"`, "\"\xff\"", `1 2`, `{"a"}`, strings.Repeat("[", 200) + strings.Repeat("]", 200)}
+	for _, s := range valid {
+		if !ValidJSON([]byte(s)) {
+			t.Errorf("ValidJSON(%q) = false", s)
+		}
+	}
+	for _, s := range invalid {
+		if ValidJSON([]byte(s)) {
+			t.Errorf("ValidJSON(%q) = true", s)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package fuzz
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -165,7 +164,7 @@ func model(mode goipc.Mode, data []byte) liveModel {
 			if ev.ReplyTo != 0 {
 				continue
 			}
-			if len(ev.Data) > 0 && !json.Valid(ev.Data) {
+			if len(ev.Data) > 0 && !frame.ValidJSON(ev.Data) {
 				continue // Emit refuses it (cannot happen: Parse validated it)
 			}
 			typ := string(ev.Type)

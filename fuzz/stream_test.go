@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -312,7 +311,7 @@ func (p *streamPeer) refused(t *testing.T, what string, m streamMsg, err error) 
 		}
 	case goipc.ModeJSON:
 		switch {
-		case errors.Is(err, goipc.ErrBadJSON) && len(m.data) > 0 && !json.Valid(m.data):
+		case errors.Is(err, goipc.ErrBadJSON) && len(m.data) > 0 && !frame.ValidJSON(m.data):
 			return
 		case errors.Is(err, frame.ErrBadType) && m.name == "":
 			return // a goipc receiver refuses an empty type
@@ -330,7 +329,7 @@ func (p *streamPeer) refused(t *testing.T, what string, m streamMsg, err error) 
 func (p *streamPeer) check(t *testing.T, what string, m streamMsg, f []byte, request bool) (uint32, []byte) {
 	t.Helper()
 	if p.mode == goipc.ModeJSON {
-		if len(m.data) > 0 && !json.Valid(m.data) {
+		if len(m.data) > 0 && !frame.ValidJSON(m.data) {
 			t.Fatalf("%s: %s: invalid JSON data was sent", p.name, what)
 		}
 		ev, err := p.jp.Parse(f)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seed-fc4a2f4b/goipc"
+	"github.com/seed-fc4a2f4b/goipc/frame"
 	"github.com/seed-fc4a2f4b/goipc/rawbuf"
 )
 
@@ -82,7 +82,7 @@ func runSend(ctx context.Context, e *env, args []string) error {
 	default:
 		payload = []byte(*data)
 	}
-	if codec.Mode() == goipc.ModeJSON && len(payload) > 0 && !json.Valid(payload) {
+	if codec.Mode() == goipc.ModeJSON && len(payload) > 0 && !frame.ValidJSON(payload) {
 		return usagef("send: in json mode the data must be one JSON value (e.g. --data '\"hello\"' or --data '{\"a\":1}')")
 	}
 
