@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/seed-fc4a2f4b/goipc/frame"
+	"github.com/seed-fc4a2f4b/goipc/tlsconn"
 )
 
 // Transport benchmarks: goipc end to end over unix and tcp (127.0.0.1),
@@ -611,4 +612,63 @@ func bmStdInFlight(b *testing.B, network string) {
 	b.StopTimer()
 	bmReportMallocs(b, m0)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "RT/s")
+}
+
+// --- TLS next to TCP -----------------------------------------------------
+
+// BenchmarkStreamTLS streams 64 B events one way over tls:// and, for the
+// same-run comparison, over tcp:// (server-only TLS, a certificate made
+// for the run).
+func BenchmarkStreamTLS(b *testing.B) {
+	pki := newPKI(b, "bench CA")
+	cert, key := pki.issue(b, "server")
+	for _, tc := range []struct {
+		name       string
+		addr       string
+		sopt, copt []Option
+	}{
+		{"tcp", "tcp://127.0.0.1:0", nil, nil},
+		{"tls", "tls://127.0.0.1:0",
+			[]Option{WithTLS(tlsconn.Config{CertFile: cert, KeyFile: key})},
+			[]Option{WithTLS(tlsconn.Config{CAFile: pki.caFile})}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			cnt := bmNewCounter()
+			srv, err := Listen(tc.addr, tc.sopt...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			srv.Handle("m", func(*Conn, Message) { cnt.hit() })
+			go srv.Serve(context.Background())
+			defer srv.Close()
+			cl, err := Dial(context.Background(), srv.Addr(), append(tc.copt, WithMaxPending(0, Block, bmTimeout))...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cl.Close()
+			p := bmData()
+			send := func(n int) {
+				for range n {
+					if err := cl.Emit("m", p); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			cnt.expect(bmWarmup)
+			send(bmWarmup)
+			bmWait(b, cnt.done, "warm-up", cnt.n.Load)
+			b.ReportAllocs()
+			b.SetBytes(bmPayload)
+			cnt.expect(b.N)
+			m0 := bmMallocs()
+			b.ResetTimer()
+			start := time.Now()
+			send(b.N)
+			bmWait(b, cnt.done, "the server to count b.N messages", cnt.n.Load)
+			elapsed := time.Since(start)
+			b.StopTimer()
+			bmReportMallocs(b, m0)
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+		})
+	}
 }

@@ -32,7 +32,7 @@ type testPKI struct {
 	mu     sync.Mutex
 }
 
-func newPKI(t *testing.T, name string) *testPKI {
+func newPKI(t testing.TB, name string) *testPKI {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -58,7 +58,7 @@ func newPKI(t *testing.T, name string) *testPKI {
 	return p
 }
 
-func writePEM(t *testing.T, file, typ string, der []byte) {
+func writePEM(t testing.TB, file, typ string, der []byte) {
 	t.Helper()
 	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ func writePEM(t *testing.T, file, typ string, der []byte) {
 // issue makes a certificate for cn, valid for both server and client
 // authentication, with 127.0.0.1, ::1 and localhost as SANs. It returns
 // the cert and key file names.
-func (p *testPKI) issue(t *testing.T, cn string) (certFile, keyFile string) {
+func (p *testPKI) issue(t testing.TB, cn string) (certFile, keyFile string) {
 	t.Helper()
 	p.mu.Lock()
 	p.serial++
