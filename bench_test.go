@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -169,32 +168,27 @@ func bmStream(b *testing.B, network string, mode Mode) {
 		}
 	}, nil, WithMaxPending(0, Block, bmTimeout))
 	p := bmData()
-	var retries int64
-	send := func(n int) {
-		for i := 0; i < n; i++ {
-			for {
-				var err error
-				if mode == ModeLength {
-					err = cl.Send(p)
-				} else {
-					err = cl.Emit("m", p)
-				}
-				if err == nil {
-					break
-				}
-				if !errors.Is(err, ErrBackpressure) {
-					b.Fatal(err)
-				}
-				retries++
-				runtime.Gosched()
+	bmMeasureStream(b, cnt, func(n int) {
+		for range n {
+			var err error
+			if mode == ModeLength {
+				err = cl.Send(p)
+			} else {
+				err = cl.Emit("m", p)
+			}
+			if err != nil {
+				b.Fatal(err)
 			}
 		}
-	}
+	})
+}
+
+// bmMeasureStream warms up with send(bmWarmup), then times send(b.N) until
+// the server has counted every message, and reports msgs/s and mallocs/op.
+func bmMeasureStream(b *testing.B, cnt *bmCounter, send func(n int)) {
 	cnt.expect(bmWarmup)
 	send(bmWarmup)
 	bmWait(b, cnt.done, "warm-up", cnt.n.Load)
-	retries = 0
-
 	b.ReportAllocs()
 	b.SetBytes(bmPayload)
 	cnt.expect(b.N)
@@ -207,7 +201,6 @@ func bmStream(b *testing.B, network string, mode Mode) {
 	b.StopTimer()
 	bmReportMallocs(b, m0)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
-	b.ReportMetric(float64(retries), "bp-retries")
 }
 
 // --- 2. 64 in flight, pipelined emit/echo ------------------------------------
@@ -486,22 +479,7 @@ func bmStdStream(b *testing.B, network string) {
 			b.Fatal(err)
 		}
 	}
-	cnt.expect(bmWarmup)
-	send(bmWarmup)
-	bmWait(b, cnt.done, "warm-up", cnt.n.Load)
-
-	b.ReportAllocs()
-	b.SetBytes(bmPayload)
-	cnt.expect(b.N)
-	m0 := bmMallocs()
-	b.ResetTimer()
-	start := time.Now()
-	send(b.N)
-	bmWait(b, cnt.done, "the server to count b.N messages", cnt.n.Load)
-	elapsed := time.Since(start)
-	b.StopTimer()
-	bmReportMallocs(b, m0)
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+	bmMeasureStream(b, cnt, send)
 }
 
 func BenchmarkStdInFlight64(b *testing.B) {
@@ -647,28 +625,13 @@ func BenchmarkStreamTLS(b *testing.B) {
 			}
 			defer cl.Close()
 			p := bmData()
-			send := func(n int) {
+			bmMeasureStream(b, cnt, func(n int) {
 				for range n {
 					if err := cl.Emit("m", p); err != nil {
 						b.Fatal(err)
 					}
 				}
-			}
-			cnt.expect(bmWarmup)
-			send(bmWarmup)
-			bmWait(b, cnt.done, "warm-up", cnt.n.Load)
-			b.ReportAllocs()
-			b.SetBytes(bmPayload)
-			cnt.expect(b.N)
-			m0 := bmMallocs()
-			b.ResetTimer()
-			start := time.Now()
-			send(b.N)
-			bmWait(b, cnt.done, "the server to count b.N messages", cnt.n.Load)
-			elapsed := time.Since(start)
-			b.StopTimer()
-			bmReportMallocs(b, m0)
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+			})
 		})
 	}
 }
