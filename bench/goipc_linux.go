@@ -243,12 +243,6 @@ func (r *rtt) got() {
 	r.mu.Unlock()
 }
 
-func (r *rtt) load() int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.count
-}
-
 // measure runs the window and reads the histogram.
 func (r *rtt) measure(ctx context.Context, env *Env) (Measure, error) {
 	if err := sleepCtx(ctx, env.Warmup); err != nil {

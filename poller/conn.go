@@ -212,11 +212,15 @@ func (c *Conn) Err() error {
 //
 // If the queue is full, Begin applies the Policy and may return
 // ErrBackpressure; on a closed connection it returns ErrClosed.
-func (c *Conn) Begin(n int) ([]byte, error) {
+func (c *Conn) Begin(n int) ([]byte, error) { return c.begin(n, c.tr.onLoop()) }
+
+// begin is Begin; noWait refuses at once when the queue is full, whatever
+// the policy.
+func (c *Conn) begin(n int, noWait bool) ([]byte, error) {
 	if c.state.Load() != stateOpen {
 		return nil, ErrClosed
 	}
-	b, err := c.out.begin(n, c.tr.onLoop())
+	b, err := c.out.begin(n, noWait)
 	if err == ErrBackpressure && c.cfg.Policy == PolicyClose {
 		c.CloseNow(ErrBackpressure)
 	}
@@ -237,8 +241,10 @@ func (c *Conn) Abort() { c.out.abort() }
 // flushed. Frames from one goroutine go out in the order written; frames
 // from different goroutines never interleave. p is copied; the caller may
 // reuse it at once.
-func (c *Conn) Write(p []byte) error {
-	b, err := c.Begin(len(p))
+func (c *Conn) Write(p []byte) error { return c.write(p, c.tr.onLoop()) }
+
+func (c *Conn) write(p []byte, noWait bool) error {
+	b, err := c.begin(len(p), noWait)
 	if err != nil {
 		return err
 	}
@@ -250,20 +256,7 @@ func (c *Conn) Write(p []byte) error {
 // full queue is ErrBackpressure at once (and, under PolicyClose, closes
 // the connection). Broadcast uses it, so one slow peer cannot hold up the
 // others.
-func (c *Conn) WriteNoWait(p []byte) error {
-	if c.state.Load() != stateOpen {
-		return ErrClosed
-	}
-	b, err := c.out.begin(len(p), true)
-	if err == ErrBackpressure && c.cfg.Policy == PolicyClose {
-		c.CloseNow(ErrBackpressure)
-	}
-	if err != nil {
-		return err
-	}
-	c.Commit(append(b, p...))
-	return nil
-}
+func (c *Conn) WriteNoWait(p []byte) error { return c.write(p, true) }
 
 // requestFlush wakes the flusher unless a flush is already requested.
 func (c *Conn) requestFlush() {

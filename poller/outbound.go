@@ -219,16 +219,6 @@ func (o *outbound) abort() {
 	o.mu.Unlock()
 }
 
-// write queues the whole frame p.
-func (o *outbound) write(p []byte, onLoop bool) error {
-	b, err := o.begin(len(p), onLoop)
-	if err != nil {
-		return err
-	}
-	o.commit(append(b, p...))
-	return nil
-}
-
 // peek returns pending bytes for the flusher, ring first: up to two ring
 // slices, or else the head of the overflow list. Consumer side only.
 func (o *outbound) peek() (a, b []byte, fromRing bool) {

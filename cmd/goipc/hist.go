@@ -43,9 +43,6 @@ func (h *histogram) add(d time.Duration) {
 	h.n++
 }
 
-// reset forgets everything recorded.
-func (h *histogram) reset() { *h = histogram{} }
-
 // quantile returns the duration below which a fraction q of the records
 // fall (0 when empty).
 func (h *histogram) quantile(q float64) time.Duration {
