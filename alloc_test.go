@@ -54,11 +54,16 @@ func (w *waitFor) signal() {
 }
 
 func TestAllocsRoundTrip(t *testing.T) {
-	payload := make([]byte, 64)
 	for name, codec := range map[string]Codec{
 		"event":  EventCodec(),
 		"length": LengthCodec(frame.LengthFieldConfig{}),
+		"json":   JSONCodec(),
 	} {
+		payload := make([]byte, 64)
+		if codec.Mode() == ModeJSON {
+			payload = payload[:0]
+			payload = append(payload, `{"seq":12345,"text":"a 64-byte JSON value, validated on send"}`...)
+		}
 		for tname, addr := range allocAddrs(t) {
 			t.Run(name+"/"+tname, func(t *testing.T) {
 				srv, err := Listen(addr, WithCodec(codec))

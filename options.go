@@ -23,7 +23,8 @@ const (
 	// Refuse returns ErrBackpressure to the writer (the default).
 	Refuse = poller.PolicyError
 	// Block waits up to the given timeout for room, then returns
-	// ErrBackpressure. Handlers running on an event loop never wait.
+	// ErrBackpressure. Handlers running on an event loop never wait, and
+	// neither does Broadcast (one slow peer must not hold up the others).
 	Block = poller.PolicyBlock
 	// Disconnect closes the slow peer's connection.
 	Disconnect = poller.PolicyClose

@@ -310,8 +310,11 @@ func (s *Server) accept(ln net.Listener) error {
 		}
 		if tc, ok := nc.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
-			if o.keepAlive > 0 {
+			switch {
+			case o.keepAlive > 0:
 				tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: o.keepAlive, Interval: o.keepAlive, Count: 3})
+			case o.keepAlive < 0:
+				tc.SetKeepAlive(false) // the net package enables it on every accepted conn
 			}
 		}
 		s.open.Add(1)

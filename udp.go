@@ -67,22 +67,27 @@ func newUDPEndpoint(ep *endpoint, c *udp.Conn, o options, srv *Server) *udpEndpo
 // peer returns the Conn for addr, creating it on first contact.
 func (u *udpEndpoint) peer(addr netip.AddrPort) (c *Conn, isNew bool) {
 	u.mu.Lock()
-	defer u.mu.Unlock()
 	if c = u.byAddr[addr]; c != nil {
+		u.mu.Unlock()
 		return c, false
 	}
+	var evicted []*Conn
 	if len(u.byAddr) >= u.peers.Cap() {
 		// The peer table evicted someone: forget Conns it no longer holds.
 		for a, old := range u.byAddr {
 			if !u.peers.Contains(a) {
 				delete(u.byAddr, a)
-				old.up.close()
+				evicted = append(evicted, old)
 			}
 		}
 	}
 	c = newConn(u.ep)
 	c.up = &udpPeer{u: u, c: c, addr: addr, local: u.local, done: make(chan struct{})}
 	u.byAddr[addr] = c
+	u.mu.Unlock()
+	for _, old := range evicted {
+		old.up.close() // takes u.mu, and runs OnDisconnect: outside the lock
+	}
 	return c, true
 }
 
