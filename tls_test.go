@@ -2,104 +2,41 @@ package goipc
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/seed-fc4a2f4b/goipc/internal/pki"
 	"github.com/seed-fc4a2f4b/goipc/tlsconn"
 )
 
-// testPKI is a CA and certificates made for one test: nothing checked in
-// that could expire.
+// testPKI is a CA and certificates made for one test (internal/pki):
+// nothing checked in that could expire.
 type testPKI struct {
-	dir    string
+	ca     *pki.CA
 	caFile string
-	caKey  *ecdsa.PrivateKey
-	caCert *x509.Certificate
-	serial int64
-	mu     sync.Mutex
 }
 
 func newPKI(t testing.TB, name string) *testPKI {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pki.NewCA(t.TempDir(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	p := &testPKI{dir: t.TempDir(), caKey: key, caCert: cert, serial: 1}
-	p.caFile = filepath.Join(p.dir, "ca.pem")
-	writePEM(t, p.caFile, "CERTIFICATE", der)
-	return p
+	return &testPKI{ca: ca, caFile: ca.File}
 }
 
-func writePEM(t testing.TB, file, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// issue makes a certificate for cn, valid for both server and client
-// authentication, with 127.0.0.1, ::1 and localhost as SANs. It returns
-// the cert and key file names.
+// issue makes a certificate for cn, valid for server and client
+// authentication, with 127.0.0.1, ::1 and localhost as SANs.
 func (p *testPKI) issue(t testing.TB, cn string) (certFile, keyFile string) {
 	t.Helper()
-	p.mu.Lock()
-	p.serial++
-	serial := p.serial
-	p.mu.Unlock()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	certFile, keyFile, err := p.ca.Issue(cn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: cn, Organization: []string{"goipc test"}},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		DNSNames:     []string{"localhost", cn},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.caCert, &key.PublicKey, p.caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile = filepath.Join(p.dir, cn+".pem")
-	keyFile = filepath.Join(p.dir, cn+"-key.pem")
-	writePEM(t, certFile, "CERTIFICATE", der)
-	writePEM(t, keyFile, "EC PRIVATE KEY", kder)
 	return certFile, keyFile
 }
 

@@ -3,17 +3,10 @@ package interop
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -23,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/seed-fc4a2f4b/goipc/internal/pki"
 )
 
 // nodeIPC is one node-ipc release and the Node that runs it.
@@ -340,67 +335,28 @@ func freePort(t testing.TB, network, host string) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// pki is a throwaway CA with certificates for 127.0.0.1, ::1, localhost.
-type pki struct {
-	dir    string
+// testCA is a throwaway CA (internal/pki) with certificates for
+// 127.0.0.1, ::1 and localhost.
+type testCA struct {
+	ca     *pki.CA
 	caFile string
-	key    *ecdsa.PrivateKey
-	cert   *x509.Certificate
-	serial int64
-	mu     sync.Mutex
 }
 
-func newPKI(t testing.TB) *pki {
+func newPKI(t testing.TB) *testCA {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "interop CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	ca, err := pki.NewCA(t.TempDir(), "interop CA")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, _ := x509.ParseCertificate(der)
-	p := &pki{dir: t.TempDir(), key: key, cert: cert, serial: 1}
-	p.caFile = filepath.Join(p.dir, "ca.pem")
-	writePEM(t, p.caFile, "CERTIFICATE", der)
-	return p
+	return &testCA{ca: ca, caFile: ca.File}
 }
 
-func writePEM(t testing.TB, file, typ string, der []byte) {
+func (p *testCA) issue(t testing.TB, cn string) (certFile, keyFile string) {
 	t.Helper()
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (p *pki) issue(t testing.TB, cn string) (certFile, keyFile string) {
-	t.Helper()
-	p.mu.Lock()
-	p.serial++
-	serial := p.serial
-	p.mu.Unlock()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		DNSNames:    []string{"localhost"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.cert, &key.PublicKey, p.key)
+	certFile, keyFile, err := p.ca.Issue(cn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	certFile = filepath.Join(p.dir, cn+".pem")
-	keyFile = filepath.Join(p.dir, cn+"-key.pem")
-	writePEM(t, certFile, "CERTIFICATE", der)
-	writePEM(t, keyFile, "EC PRIVATE KEY", kder)
 	return certFile, keyFile
 }
 
