@@ -39,6 +39,7 @@ const (
 type endpoint struct {
 	codec  Codec
 	fc     frame.Codec
+	lf     *frame.LengthField // fc, when it is one: encoded without an interface call
 	comp   *frame.Compressor
 	opts   options
 	hdr    int // bytes the frame codec writes ahead of a payload
@@ -80,6 +81,7 @@ func (ep *endpoint) init(opts options) error {
 		return err
 	}
 	ep.fc = fc
+	ep.lf, _ = fc.(*frame.LengthField)
 	if ep.comp, err = ep.codec.compressor(); err != nil {
 		return err
 	}
@@ -150,7 +152,13 @@ func (ep *endpoint) appendMessage(dst []byte, kind msgKind, event string, id uin
 			return dst, frame.ErrNameTooLong
 		}
 	}
-	out, mark := ep.fc.Begin(dst)
+	var out []byte
+	var mark int
+	if ep.lf != nil {
+		out, mark = ep.lf.Begin(dst)
+	} else {
+		out, mark = ep.fc.Begin(dst)
+	}
 	var err error
 	switch ep.codec.mode {
 	case ModeEvent:
@@ -183,6 +191,9 @@ func (ep *endpoint) appendMessage(dst []byte, kind msgKind, event string, id uin
 	}
 	if err != nil {
 		return dst, err
+	}
+	if ep.lf != nil {
+		return ep.lf.End(out, mark)
 	}
 	return ep.fc.End(out, mark)
 }

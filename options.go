@@ -135,8 +135,11 @@ func WithLoops(n int) Option { return func(o *options) { o.loops = n } }
 // each with its own accept loop, where the OS supports it.
 func WithReusePort(n int) Option { return func(o *options) { o.reusePort = n } }
 
-// WithRingSize sets the capacity of each connection's outbound ring (default
-// 64 KiB), allocated on first write.
+// WithRingSize sets the size of the chunks of each connection's outbound
+// queue (default 64 KiB, rounded up to a power of two from 4 KiB): frames
+// are encoded straight into them, and the writer takes up to two chunks
+// per writev. A connection holds no chunk until its first write; chunks
+// are pooled. How much may be queued is WithMaxPending's bound.
 func WithRingSize(n int) Option { return func(o *options) { o.ringSize = n } }
 
 // WithMaxPending bounds the bytes queued for one connection and not yet

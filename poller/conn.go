@@ -27,11 +27,13 @@ const (
 type Config struct {
 	// Codec frames the stream; nil means the default length-field codec.
 	Codec frame.Codec
-	// RingSize is the capacity of the outbound ring, allocated on first
-	// write; frames are encoded straight into it. Default 64 KiB.
+	// RingSize is the size of the outbound queue's chunks (rounded up to
+	// a power of two from 4 KiB; larger frames get a chunk of their size
+	// class): frames are encoded straight into them, the first on the
+	// first write. Default 64 KiB.
 	RingSize int
 	// MaxPending bounds the bytes queued for one connection and not yet
-	// taken by the socket (ring plus overflow). Default 16 MiB; it must be
+	// taken by the socket. Default 16 MiB; it must be
 	// at least the codec's MaxFrame.
 	MaxPending int
 	// Policy applies when a write would exceed MaxPending.
@@ -188,7 +190,7 @@ func (c *Conn) NetConn() net.Conn { return c.tr.netConn() }
 
 // Pending returns the outbound bytes queued and not yet handed to the
 // socket.
-func (c *Conn) Pending() int { return int(c.out.pending.Load()) }
+func (c *Conn) Pending() int { return c.out.pendingBytes() }
 
 // Done is closed once the connection is closed.
 func (c *Conn) Done() <-chan struct{} { return c.done }
@@ -204,7 +206,8 @@ func (c *Conn) Err() error {
 }
 
 // Begin starts a frame of at most n bytes: it returns a zero-length slice
-// with capacity for n bytes, inside the outbound ring when possible. The
+// with capacity for n bytes, inside the outbound queue's last chunk or a
+// fresh one. The
 // caller appends exactly one encoded frame (typically codec.Begin, an
 // envelope, codec.End) and passes the result to Commit, or calls Abort.
 // Between Begin and Commit/Abort the connection's write lock is held: do

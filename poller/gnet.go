@@ -266,7 +266,7 @@ func (h *gnetHandler) flush(c *Conn, t *gnetConn) gnet.Action {
 			}
 			return gnet.None
 		}
-		a, b, fromRing := c.out.peek()
+		a, b := c.out.peek()
 		if len(a) == 0 {
 			break
 		}
@@ -281,7 +281,7 @@ func (h *gnetHandler) flush(c *Conn, t *gnetConn) gnet.Action {
 			c.setErr(err)
 			return gnet.Close
 		}
-		c.out.consume(n, fromRing)
+		c.out.consume(n)
 	}
 	t.congested.Store(false)
 	if c.closing() {
@@ -310,6 +310,7 @@ func (h *gnetHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
 		err = io.ErrUnexpectedEOF // the peer left in the middle of a frame
 	}
 	err = c.finish(err)
+	c.out.dropHead() // on the loop: the flusher is done with c
 	h.e.h.OnClose(c, err)
 	return gnet.None
 }

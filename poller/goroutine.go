@@ -159,6 +159,7 @@ func (e *GoEngine) read(t *goConn) {
 
 func (e *GoEngine) write(t *goConn) {
 	c := t.c
+	defer c.out.dropHead()
 	for {
 		select {
 		case <-t.wakeCh:
@@ -170,10 +171,10 @@ func (e *GoEngine) write(t *goConn) {
 		// the queue looks empty, and then the queue is looked at again, so
 		// a write that lands around the clear is never left behind.
 		for {
-			a, b, fromRing := c.out.peek()
+			a, b := c.out.peek()
 			if len(a) == 0 {
 				c.wakeFlag.Store(false)
-				if a, _, _ = c.out.peek(); len(a) == 0 || c.wakeFlag.Swap(true) {
+				if a, _ = c.out.peek(); len(a) == 0 || c.wakeFlag.Swap(true) {
 					// Empty, or a writer set the flag again and sent a wake.
 					break
 				}
@@ -190,7 +191,7 @@ func (e *GoEngine) write(t *goConn) {
 				c.CloseNow(err)
 				return
 			}
-			c.out.consume(int(n), fromRing)
+			c.out.consume(int(n))
 		}
 		if c.closing() && c.out.empty() {
 			if cw, ok := t.nc.(interface{ CloseWrite() error }); ok {

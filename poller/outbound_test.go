@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// Frames that alternate between the ring and the overflow list, written
-// while the flusher drains concurrently, must come out in the order written.
-func TestOutboundOrderAcrossRingAndOverflow(t *testing.T) {
+// Frames of mixed sizes (some larger than a chunk), written while the
+// flusher drains concurrently, must come out in the order written.
+func TestOutboundOrderAcrossChunks(t *testing.T) {
 	var o outbound
 	o.init(1024, 1<<20, PolicyError, 0)
 	const frames = 3000
@@ -41,12 +41,12 @@ func TestOutboundOrderAcrossRingAndOverflow(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("stuck at frame %d", next)
 		}
-		a, b, fromRing := o.peek()
+		a, b := o.peek()
 		if len(a) == 0 {
 			continue
 		}
 		stream = append(append(stream, a...), b...)
-		o.consume(len(a)+len(b), fromRing)
+		o.consume(len(a) + len(b))
 		for len(stream) >= 8 {
 			i, n := binary.BigEndian.Uint32(stream), binary.BigEndian.Uint32(stream[4:])
 			if int(i) != next || int(n) != sizes[next%len(sizes)] {
@@ -59,45 +59,78 @@ func TestOutboundOrderAcrossRingAndOverflow(t *testing.T) {
 			next++
 		}
 	}
-	if o.pending.Load() != 0 {
-		t.Fatalf("%d bytes left pending", o.pending.Load())
+	if o.pendingBytes() != 0 {
+		t.Fatalf("%d bytes left pending", o.pendingBytes())
 	}
 }
 
-// A writer that outruns the flusher fills the ring, then the overflow
-// chunks: frames are packed, so each flush takes a whole chunk, not one
-// frame, and once warm the overflow path allocates nothing.
-func TestOutboundOverflowPacksFrames(t *testing.T) {
+// A writer that outruns the flusher fills chunk after chunk: frames are
+// packed, so each flush takes the rest of a chunk and the whole of the
+// next, not one frame.
+func TestOutboundPacksFrames(t *testing.T) {
 	var o outbound
-	o.init(1024, 1<<20, PolicyError, 0)
+	o.init(1024, 1<<20, PolicyError, 0) // 4 KiB chunks, the smallest class
 	frame := make([]byte, 72)
-	write := func() {
+	const frames = 2000
+	for range frames {
 		b, err := o.begin(len(frame), false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		o.commit(append(b, frame...))
 	}
-	for range 1024/72 + 1 { // fill the ring; the last one overflows
-		write()
-	}
-	for range 2000 {
-		write()
-	}
-	// Drain: ring first, then chunks of many frames each.
-	flushes := 0
+	perChunk := 4096 / 72 * 72
+	total, flushes := 0, 0
 	for {
-		a, b, fromRing := o.peek()
+		a, b := o.peek()
 		if len(a) == 0 {
 			break
 		}
-		if !fromRing && len(a) < 72*100 && o.pending.Load() > int64(len(a)) {
-			t.Fatalf("overflow flush of %d bytes with %d pending: frames not packed", len(a), o.pending.Load())
+		n := len(a) + len(b)
+		if total+n < frames*72 && n < 2*perChunk {
+			t.Fatalf("flush %d took %d bytes with %d pending: frames not packed", flushes, n, o.pendingBytes())
 		}
-		o.consume(len(a)+len(b), fromRing)
+		o.consume(n)
+		total += n
 		flushes++
 	}
-	if flushes > 6 {
-		t.Fatalf("%d flushes for %d bytes", flushes, 2016*72)
+	if total != frames*72 || o.pendingBytes() != 0 {
+		t.Fatalf("flushed %d bytes, %d left pending; want %d, 0", total, o.pendingBytes(), frames*72)
+	}
+}
+
+// MaxPending counts what the flusher has not taken: a full queue refuses
+// (PolicyError), and consuming makes room again.
+func TestOutboundMaxPending(t *testing.T) {
+	var o outbound
+	o.init(4096, 1000, PolicyError, 0)
+	frame := make([]byte, 100)
+	for i := range 10 {
+		b, err := o.begin(len(frame), false)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		o.commit(append(b, frame...))
+	}
+	if _, err := o.begin(1, false); err != ErrBackpressure {
+		t.Fatalf("begin on a full queue: %v, want ErrBackpressure", err)
+	}
+	a, _ := o.peek()
+	o.consume(len(a) / 2)
+	if o.pendingBytes() != 1000-len(a)/2 {
+		t.Fatalf("pending %d after consuming %d of 1000", o.pendingBytes(), len(a)/2)
+	}
+	b, err := o.begin(len(frame), false)
+	if err != nil {
+		t.Fatalf("begin after consume: %v", err)
+	}
+	o.abort()
+	_ = b
+	o.release()
+	if a, _ := o.peek(); len(a) != 0 || o.pendingBytes() != 0 {
+		t.Fatalf("released queue still shows %d bytes, %d pending", len(a), o.pendingBytes())
+	}
+	if _, err := o.begin(1, false); err != ErrClosed {
+		t.Fatalf("begin after release: %v, want ErrClosed", err)
 	}
 }
