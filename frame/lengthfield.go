@@ -79,8 +79,17 @@ type LengthField struct {
 	adj    int // effective adjustment: total = length + adj + end
 	strip  int
 	max    int
-	maxLen uint64 // largest length-field value accepted (bounded by max and the field width)
+	maxLen uint64 // largest length-field value accepted (bounded by max and the field width); at most math.MaxInt64
+	// minTotal is max(end, strip), the shortest frame a length field may
+	// describe.
+	minTotal int
+	// minEnc and maxEnc bound the frames End accepts: from max(end,
+	// end+adj) bytes (shorter is ErrShortPayload) to maxLen+end+adj bytes,
+	// which is at most max (longer is ErrFrameTooLarge).
+	minEnc int
+	maxEnc int
 	little bool
+	be4    bool // the field is 4 bytes, big-endian (the default): read and written inline
 }
 
 var _ Codec = (*LengthField)(nil)
@@ -147,6 +156,10 @@ func NewLengthField(cfg LengthFieldConfig) (*LengthField, error) {
 		fieldMax = 1<<(8*c.size) - 1
 	}
 	c.maxLen = min(uint64(maxLen), fieldMax)
+	c.minTotal = max(c.end, c.strip)
+	c.minEnc = max(c.end, c.end+c.adj)
+	c.maxEnc = int(c.maxLen) + c.end + c.adj
+	c.be4 = c.size == 4 && !c.little
 	return c, nil
 }
 
@@ -170,64 +183,130 @@ func (c *LengthField) HeaderLen() int { return c.end }
 // MaxFrame implements Codec.
 func (c *LengthField) MaxFrame() int { return c.max }
 
+// readLen returns the length field of the frame at the start of b, which
+// holds at least the header. The default layout (4 bytes, big-endian) is
+// read inline; the others go through readLenSlow.
 func (c *LengthField) readLen(b []byte) uint64 {
-	b = b[c.offset:c.end]
-	if !c.little {
-		switch len(b) {
-		case 4:
-			return uint64(binary.BigEndian.Uint32(b))
+	f := b[c.offset:c.end]
+	if c.be4 {
+		return uint64(binary.BigEndian.Uint32(f))
+	}
+	return c.readLenSlow(f)
+}
+
+// readLenSlow reads a length field of any width and byte order from f,
+// which is exactly the field.
+func (c *LengthField) readLenSlow(f []byte) uint64 {
+	if c.little {
+		switch len(f) {
+		case 1:
+			return uint64(f[0])
 		case 2:
-			return uint64(binary.BigEndian.Uint16(b))
+			return uint64(binary.LittleEndian.Uint16(f))
+		case 4:
+			return uint64(binary.LittleEndian.Uint32(f))
 		case 8:
-			return binary.BigEndian.Uint64(b)
+			return binary.LittleEndian.Uint64(f)
 		}
+		var v uint64
+		for i := len(f) - 1; i >= 0; i-- {
+			v = v<<8 | uint64(f[i])
+		}
+		return v
+	}
+	switch len(f) {
+	case 1:
+		return uint64(f[0])
+	case 2:
+		return uint64(binary.BigEndian.Uint16(f))
+	case 4:
+		return uint64(binary.BigEndian.Uint32(f))
+	case 8:
+		return binary.BigEndian.Uint64(f)
 	}
 	var v uint64
-	if c.little {
-		for i := len(b) - 1; i >= 0; i-- {
-			v = v<<8 | uint64(b[i])
-		}
-	} else {
-		for _, x := range b {
-			v = v<<8 | uint64(x)
-		}
+	for _, x := range f {
+		v = v<<8 | uint64(x)
 	}
 	return v
 }
 
+// putLen writes v, which fits the field, as the length field of the frame
+// at the start of b. The default layout is written inline.
 func (c *LengthField) putLen(b []byte, v uint64) {
-	b = b[c.offset:c.end]
+	f := b[c.offset:c.end]
+	if c.be4 {
+		binary.BigEndian.PutUint32(f, uint32(v))
+		return
+	}
+	c.putLenSlow(f, v)
+}
+
+// putLenSlow writes v into f, which is exactly the length field.
+func (c *LengthField) putLenSlow(f []byte, v uint64) {
 	if c.little {
-		for i := range b {
-			b[i] = byte(v)
-			v >>= 8
+		switch len(f) {
+		case 1:
+			f[0] = byte(v)
+		case 2:
+			binary.LittleEndian.PutUint16(f, uint16(v))
+		case 4:
+			binary.LittleEndian.PutUint32(f, uint32(v))
+		case 8:
+			binary.LittleEndian.PutUint64(f, v)
+		default:
+			for i := range f {
+				f[i] = byte(v)
+				v >>= 8
+			}
 		}
-	} else {
-		for i := len(b) - 1; i >= 0; i-- {
-			b[i] = byte(v)
+		return
+	}
+	switch len(f) {
+	case 1:
+		f[0] = byte(v)
+	case 2:
+		binary.BigEndian.PutUint16(f, uint16(v))
+	case 4:
+		binary.BigEndian.PutUint32(f, uint32(v))
+	case 8:
+		binary.BigEndian.PutUint64(f, v)
+	default:
+		for i := len(f) - 1; i >= 0; i-- {
+			f[i] = byte(v)
 			v >>= 8
 		}
 	}
 }
 
 // frameLen returns the total length of the frame at the start of b, which
-// holds at least the header.
+// holds at least the header. The accepted case is one comparison against
+// maxLen (which is at most math.MaxInt64, so it also rejects negative
+// 8-byte fields) and one against minTotal; lenErr sorts out the rest.
 func (c *LengthField) frameLen(b []byte) (int, error) {
 	v := c.readLen(b)
+	if v <= c.maxLen {
+		if total := int(v) + c.adj + c.end; total >= c.minTotal {
+			return total, nil
+		}
+	}
+	return 0, c.lenErr(v)
+}
+
+// lenErr returns the error for a length field value v that frameLen
+// rejected.
+func (c *LengthField) lenErr(v uint64) error {
 	if c.size == 8 && v > math.MaxInt64 {
-		return 0, protoErr(CodeCorruptLength, "negative 8-byte length field")
+		return protoErr(CodeCorruptLength, "negative 8-byte length field")
 	}
 	if v > c.maxLen {
-		return 0, protoErr(CodeFrameTooLarge, "length field "+strconv.FormatUint(v, 10)+" exceeds max frame length "+strconv.Itoa(c.max))
+		return protoErr(CodeFrameTooLarge, "length field "+strconv.FormatUint(v, 10)+" exceeds max frame length "+strconv.Itoa(c.max))
 	}
 	total := int(v) + c.adj + c.end
 	if total < c.end {
-		return 0, protoErr(CodeCorruptLength, "adjusted frame length "+strconv.Itoa(total)+" is less than the header length "+strconv.Itoa(c.end))
+		return protoErr(CodeCorruptLength, "adjusted frame length "+strconv.Itoa(total)+" is less than the header length "+strconv.Itoa(c.end))
 	}
-	if total < c.strip {
-		return 0, protoErr(CodeCorruptLength, "adjusted frame length "+strconv.Itoa(total)+" is less than the bytes to strip "+strconv.Itoa(c.strip))
-	}
-	return total, nil
+	return protoErr(CodeCorruptLength, "adjusted frame length "+strconv.Itoa(total)+" is less than the bytes to strip "+strconv.Itoa(c.strip))
 }
 
 // Parse implements Codec. The size check happens on the length field
@@ -236,9 +315,14 @@ func (c *LengthField) Parse(b []byte) ([]byte, int, error) {
 	if len(b) < c.end {
 		return nil, 0, nil
 	}
-	total, err := c.frameLen(b)
-	if err != nil || len(b) < total {
-		return nil, 0, err
+	// frameLen, by hand: the accepted case makes no call.
+	v := c.readLen(b)
+	total := int(v) + c.adj + c.end
+	if v > c.maxLen || total < c.minTotal {
+		return nil, 0, c.lenErr(v)
+	}
+	if len(b) < total {
+		return nil, 0, nil
 	}
 	return b[c.strip:total:total], total, nil
 }
@@ -259,27 +343,33 @@ func (c *LengthField) Need(b []byte) int {
 // Begin implements Codec: it appends Strip zero bytes.
 func (c *LengthField) Begin(dst []byte) ([]byte, int) {
 	mark := len(dst)
+	if c.strip <= len(zeros) {
+		return append(dst, zeros[:c.strip]...), mark
+	}
 	return appendZeros(dst, c.strip), mark
 }
 
 // End implements Codec: it writes the length field of the frame that
 // starts at mark.
 func (c *LengthField) End(dst []byte, mark int) ([]byte, error) {
+	// minEnc and maxEnc fold the checks total < end, total < end+adj,
+	// total > max and length > maxLen into two comparisons.
 	total := len(dst) - mark
-	if total < c.end || total < c.end+c.adj {
+	if total < c.minEnc {
 		return dst[:mark], ErrShortPayload
 	}
-	v := uint64(total - c.end - c.adj)
-	if total > c.max || v > c.maxLen {
+	if total > c.maxEnc {
 		return dst[:mark], ErrFrameTooLarge
 	}
-	c.putLen(dst[mark:], v)
+	c.putLen(dst[mark:], uint64(total-c.end-c.adj))
 	return dst, nil
 }
 
-// Append implements Codec.
+// Append implements Codec. It is Begin, append(payload), End, with no
+// interface calls.
 func (c *LengthField) Append(dst, payload []byte) ([]byte, error) {
-	return appendFrame(c, dst, payload)
+	out, mark := c.Begin(dst)
+	return c.End(append(out, payload...), mark)
 }
 
 var zeros [64]byte
