@@ -209,8 +209,9 @@ func (c *Conn) PeerAddr() (addr netip.AddrPort, ok bool) {
 }
 
 // PeerCred returns the uid, gid and pid of the process at the other end of
-// a Unix socket connection (SO_PEERCRED on Linux, getpeereid on the BSDs
-// and macOS), as the kernel saw it when the connection was made.
+// a Unix socket connection (SO_PEERCRED on Linux, LOCAL_PEERCRED on macOS
+// and FreeBSD, where the pid is -1 on FreeBSD), as the kernel saw it when
+// the connection was made. Other systems return ErrUnsupported.
 func (c *Conn) PeerCred() (unix.Cred, error) {
 	if c.up != nil || c.pc.Fd() < 0 {
 		return unix.Cred{}, ErrUnsupported

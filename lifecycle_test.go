@@ -230,6 +230,54 @@ func TestPartialFrameTimeout(t *testing.T) {
 	}
 }
 
+// A busy peer whose every read ends in the middle of a frame is making
+// progress: frames keep completing, so the partial-frame timeout must not
+// close it, on either engine.
+func TestPartialTimeoutSparesProgress(t *testing.T) {
+	for name, eng := range map[string]Engine{"loop": EngineLoop, "goroutine": EngineGoroutine} {
+		t.Run(name, func(t *testing.T) {
+			const timeout = 100 * time.Millisecond
+			addr := "unix://" + shortTempDir(t) + "/s.sock"
+			srv, err := Listen(addr, WithCodec(LengthCodec(frame.LengthFieldConfig{Size: 4})), WithPartialTimeout(timeout), WithEngine(eng))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var frames atomic.Int64
+			srv.OnData(func(*Conn, []byte) { frames.Add(1) })
+			closed := make(chan error, 1)
+			srv.OnDisconnect(func(c *Conn, err error) { closed <- err })
+			go srv.Serve(context.Background())
+			t.Cleanup(func() { srv.Close() })
+			nc := rawDial(t, srv.Addr())
+			// 14-byte frames sent as 7-byte tail + 7-byte head: every write,
+			// and so every read, ends half way through a frame.
+			one := []byte{0, 0, 0, 10, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+			if _, err := nc.Write(one[:7]); err != nil {
+				t.Fatal(err)
+			}
+			const writes = 40 // 40 × 15 ms = 6 timeouts
+			for range writes {
+				time.Sleep(15 * time.Millisecond) // pacing, not a readiness wait
+				if _, err := nc.Write(append(one[7:14:14], one[:7]...)); err != nil {
+					t.Fatalf("write after %d frames: %v", frames.Load(), err)
+				}
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for frames.Load() < writes && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			if n := frames.Load(); n != writes {
+				t.Fatalf("%d frames delivered, want %d", n, writes)
+			}
+			select {
+			case err := <-closed:
+				t.Fatalf("connection making progress was closed: %v", err)
+			default:
+			}
+		})
+	}
+}
+
 // Connections beyond MaxConns are closed at once; the others keep working.
 func TestMaxConns(t *testing.T) {
 	addr := "unix://" + shortTempDir(t) + "/s.sock"

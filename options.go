@@ -149,8 +149,10 @@ func WithMaxPending(n int, p Policy, timeout time.Duration) Option {
 	return func(o *options) { o.maxPending, o.policy, o.blockTimeout = n, p, timeout }
 }
 
-// WithPartialTimeout closes a connection whose incomplete frame makes no
-// progress for d (default 30 s; negative disables).
+// WithPartialTimeout closes a connection that has held an incomplete frame
+// for d with no frame completing meanwhile: a stalled or slowloris peer,
+// not a busy one whose reads end mid-frame. Default 30 s; negative
+// disables. A single frame must arrive within d of its first byte.
 func WithPartialTimeout(d time.Duration) Option {
 	return func(o *options) { o.partialTimeout = d }
 }

@@ -79,8 +79,10 @@ func WithAllowedEvents(names ...string) Option {
 }
 
 // WithPeerCredentials admits Unix socket peers whose uid is in uids or
-// whose gid is in gids (checked with SO_PEERCRED / getpeereid when the
-// connection is accepted); others are closed at once. Under
+// whose gid is in gids (checked with SO_PEERCRED / LOCAL_PEERCRED when the
+// connection is accepted); others are closed at once. Where the system
+// offers no peer credentials (NetBSD, OpenBSD, DragonFly) every peer is
+// refused. Under
 // ProfileAssured the default is the server's own uid only.
 func WithPeerCredentials(uids, gids []uint32) Option {
 	return func(o *options) {

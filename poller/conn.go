@@ -40,9 +40,9 @@ type Config struct {
 	Policy Policy
 	// BlockTimeout bounds the wait of PolicyBlock. Default 5 s.
 	BlockTimeout time.Duration
-	// PartialTimeout closes a connection whose incomplete frame has made
-	// no progress for this long (a stalled or slowloris peer). Default
-	// 30 s; negative disables it.
+	// PartialTimeout closes a connection that has held an incomplete
+	// frame for this long with no frame completing meanwhile (a stalled or
+	// slowloris peer). Default 30 s; negative disables it.
 	PartialTimeout time.Duration
 	// CloseTimeout bounds how long a graceful Close waits for pending
 	// bytes to reach the socket. Default 5 s.
@@ -317,12 +317,19 @@ func (c *Conn) finish(err error) error {
 	return c.closeErr
 }
 
-// notePartial records whether an incomplete frame remains buffered after a
-// read; it feeds the partial-frame timeout.
-func (c *Conn) notePartial(buffered int, now int64) {
-	if buffered == 0 {
-		c.partialSince.Store(0)
-	} else if c.partialSince.Load() == 0 {
+// notePartial records, at a read boundary, whether an incomplete frame
+// remains buffered and whether a frame completed since the last boundary;
+// it feeds the partial-frame timeout. The clock restarts whenever a frame
+// completes, so a busy peer whose reads keep ending in the middle of a
+// frame is never taken for a stalled one: only an incomplete frame with no
+// frame completed for PartialTimeout counts.
+func (c *Conn) notePartial(buffered int, progressed bool, now int64) {
+	switch {
+	case buffered == 0:
+		if c.partialSince.Load() != 0 {
+			c.partialSince.Store(0)
+		}
+	case progressed || c.partialSince.Load() == 0:
 		c.partialSince.Store(now)
 	}
 }

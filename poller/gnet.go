@@ -220,12 +220,14 @@ func (h *gnetHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 	c.wakeFlag.Store(true)
 	t.busy.Add(1)
 	var err error
+	frames := 0
 	for c.state.Load() == stateOpen {
 		var p []byte
 		p, err = t.dec.Next()
 		if err != nil {
 			break
 		}
+		frames++
 		if err = e.h.OnFrame(c, p); err != nil {
 			break
 		}
@@ -238,7 +240,7 @@ func (h *gnetHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 		c.setErr(err)
 		return gnet.Close
 	}
-	c.notePartial(gc.InboundBuffered(), time.Now().UnixNano())
+	c.notePartial(gc.InboundBuffered(), frames > 0, time.Now().UnixNano())
 	c.wakeFlag.Store(false)
 	return h.flush(c, t)
 }

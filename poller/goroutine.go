@@ -97,6 +97,10 @@ type goConn struct {
 	iov     [2][]byte
 	bufs    net.Buffers
 	closeAt atomic.Int64
+
+	// Frames decoded, and their count at the last socket read: the
+	// reader goroutine's own, for the partial-frame timeout.
+	frames, framesAtRead uint64
 }
 
 func (t *goConn) wake() {
@@ -132,8 +136,10 @@ func (t *goConn) closeStart() time.Time {
 type readHook struct{ t *goConn }
 
 func (r readHook) Read(p []byte) (int, error) {
-	r.t.c.notePartial(r.t.br.Buffered(), time.Now().UnixNano())
-	return r.t.nc.Read(p)
+	t := r.t
+	t.c.notePartial(t.br.Buffered(), t.frames != t.framesAtRead, time.Now().UnixNano())
+	t.framesAtRead = t.frames
+	return t.nc.Read(p)
 }
 
 func (e *GoEngine) read(t *goConn) {
@@ -144,6 +150,7 @@ func (e *GoEngine) read(t *goConn) {
 		if p, err = t.dec.Next(); err != nil {
 			break
 		}
+		t.frames++
 		if err = e.h.OnFrame(c, p); err != nil {
 			break
 		}
