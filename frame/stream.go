@@ -156,6 +156,12 @@ func (d *Decoder) Discard() error {
 	return err
 }
 
+// Idle reports whether the decoder holds no bytes of the source: every
+// byte read so far was returned in a frame, so the next Next must read
+// the source. The goroutine engine gives its read buffer back while a
+// connection is idle.
+func (d *Decoder) Idle() bool { return d.src.Buffered() == d.off }
+
 // assemble collects a frame longer than the source's buffer into d.big.
 // Each chunk is copied tentatively; only the bytes that belong to the
 // frame are discarded from the source, so nothing after the frame is lost.

@@ -48,7 +48,9 @@ type Config struct {
 	// bytes to reach the socket. Default 5 s.
 	CloseTimeout time.Duration
 	// ReadBuffer is the read buffer of goroutine-driven connections.
-	// Default 64 KiB.
+	// Default 64 KiB. On Linux, TCP and Unix socket connections hold one
+	// only while they have input; idle, it is back on the engine's free
+	// list (TLS connections keep theirs).
 	ReadBuffer int
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger

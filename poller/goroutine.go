@@ -23,12 +23,27 @@ import (
 // Handlers run on the connection's reader goroutine, so a slow handler
 // delays only its own connection, and a blocking write policy may block
 // there safely.
+//
+// On Linux, TCP and Unix socket connections hold their read buffer only
+// while they have input: once every byte read has been handled, the
+// buffer goes back to a pool and the reader waits for the socket to become
+// readable without one (readWaiter), so an idle connection costs its two
+// goroutines and a few hundred bytes, not ReadBuffer.
 type GoEngine struct {
 	cfg    Config
 	h      Handler
 	reg    registry
 	closed atomic.Bool
+
+	bmu  sync.Mutex
+	bufs []*bufio.Reader // free read buffers, at most maxFreeBufs
 }
+
+// maxFreeBufs bounds the read buffers an engine keeps for connections that
+// become busy again. A free list rather than a sync.Pool: the garbage
+// collector does not empty it, so connections that alternate between idle
+// and busy do not allocate 64 KiB each time, and memory stays predictable.
+const maxFreeBufs = 64
 
 // NewGoEngine returns an engine for connections configured by cfg and
 // handled by h.
@@ -53,8 +68,10 @@ func (e *GoEngine) Add(nc net.Conn) (*Conn, error) {
 	t := &goConn{nc: nc, wakeCh: make(chan struct{}, 1), stop: make(chan struct{})}
 	c := newConn(&e.cfg, &e.reg, t, nc.LocalAddr(), nc.RemoteAddr())
 	t.c = c
-	t.br = bufio.NewReaderSize(readHook{t}, e.cfg.ReadBuffer)
-	t.dec = frame.NewDecoder(t.br, e.cfg.Codec)
+	if t.waiter = newReadWaiter(nc); t.waiter == nil {
+		t.src.br = e.getBuf(t) // kept for the connection's life
+	}
+	t.dec = frame.NewDecoder(&t.src, e.cfg.Codec)
 	e.reg.add(c)
 	e.h.OnOpen(c)
 	go e.read(t)
@@ -89,7 +106,8 @@ func (e *GoEngine) tick(c *Conn, now time.Time) {
 type goConn struct {
 	c       *Conn
 	nc      net.Conn
-	br      *bufio.Reader
+	src     readSource
+	waiter  *readWaiter // nil: the read buffer stays attached
 	dec     *frame.Decoder
 	wakeCh  chan struct{}
 	stop    chan struct{}
@@ -130,6 +148,64 @@ func (t *goConn) closeStart() time.Time {
 	return now
 }
 
+// readSource is the decoder's source: the read buffer while one is
+// attached, else empty. The reader goroutine's own.
+type readSource struct{ br *bufio.Reader }
+
+func (s *readSource) Peek(n int) ([]byte, error) { return s.br.Peek(n) }
+func (s *readSource) Discard(n int) (int, error) { return s.br.Discard(n) }
+func (s *readSource) Buffered() int {
+	if s.br == nil {
+		return 0
+	}
+	return s.br.Buffered()
+}
+
+// getBuf returns a pooled read buffer reading from t's socket.
+func (e *GoEngine) getBuf(t *goConn) *bufio.Reader {
+	e.bmu.Lock()
+	var br *bufio.Reader
+	if n := len(e.bufs); n > 0 {
+		br = e.bufs[n-1]
+		e.bufs[n-1] = nil
+		e.bufs = e.bufs[:n-1]
+	}
+	e.bmu.Unlock()
+	if br == nil {
+		return bufio.NewReaderSize(readHook{t}, e.cfg.ReadBuffer)
+	}
+	br.Reset(readHook{t})
+	return br
+}
+
+// putBuf detaches t's read buffer, which holds nothing, and pools it.
+func (e *GoEngine) putBuf(t *goConn) {
+	if br := t.src.br; br != nil {
+		t.src.br = nil
+		br.Reset(nil)
+		e.bmu.Lock()
+		if len(e.bufs) < maxFreeBufs {
+			e.bufs = append(e.bufs, br)
+		}
+		e.bmu.Unlock()
+	}
+}
+
+// idle runs when every byte read has been handled: the read buffer goes
+// back to the pool while the reader waits for the socket to be readable.
+func (e *GoEngine) idle(t *goConn) error {
+	if err := t.dec.Discard(); err != nil {
+		return err
+	}
+	e.putBuf(t)
+	t.c.notePartial(0, false, 0)
+	if err := t.waiter.wait(); err != nil {
+		return err
+	}
+	t.src.br = e.getBuf(t)
+	return nil
+}
+
 // readHook records, each time the bufio.Reader must read the socket,
 // whether it holds an incomplete frame: that feeds the partial-frame
 // timeout without a timer per message.
@@ -137,7 +213,7 @@ type readHook struct{ t *goConn }
 
 func (r readHook) Read(p []byte) (int, error) {
 	t := r.t
-	t.c.notePartial(t.br.Buffered(), t.frames != t.framesAtRead, time.Now().UnixNano())
+	t.c.notePartial(t.src.br.Buffered(), t.frames != t.framesAtRead, time.Now().UnixNano())
 	t.framesAtRead = t.frames
 	return t.nc.Read(p)
 }
@@ -146,6 +222,11 @@ func (e *GoEngine) read(t *goConn) {
 	c := t.c
 	var err error
 	for {
+		if t.waiter != nil && t.dec.Idle() {
+			if err = e.idle(t); err != nil {
+				break
+			}
+		}
 		var p []byte
 		if p, err = t.dec.Next(); err != nil {
 			break
@@ -159,6 +240,8 @@ func (e *GoEngine) read(t *goConn) {
 		err = nil // we closed it
 	}
 	t.shutdown()
+	_ = t.dec.Discard()
+	e.putBuf(t)
 	e.reg.remove(c)
 	err = c.finish(err)
 	e.h.OnClose(c, err)
