@@ -1,8 +1,10 @@
 // Package bench is goipc's side-by-side benchmark harness, behind
 // `goipc bench --compare`: the same workloads, in one run on one machine,
-// through goipc (each codec), a plain Go net + bufio implementation, a C
-// reference (c/bench/bench.c, compiled with gcc at run time) and node-ipc 14
-// (interop/node/bench-node.mjs, when .cache/interop holds it).
+// through goipc (each codec, both ends in this process; and goipc/procs,
+// the server a `goipc serve` child process), a plain Go net + bufio
+// implementation, a C reference (c/bench/bench.c, compiled with gcc at run
+// time) and node-ipc 14 (interop/node/bench-node.mjs, when .cache/interop
+// holds it).
 //
 // Every implementation sits behind Impl. Run measures each workload ×
 // placement × implementation, then fills in ratios to the C reference and
@@ -164,8 +166,9 @@ type Placement string
 
 // Placements. For in-process implementations (goipc, std) SameCore pins
 // the whole process to CPU 0 with GOMAXPROCS 1; CrossCore applies only
-// where the peer is a separate process (C, node): server on CPU 0, client
-// on CPU 1, via taskset.
+// where the peer is a separate process (C, node, goipc/procs): server on
+// CPU 0, client on CPU 1, via taskset (goipc/procs: the server child under
+// taskset, the harness process, its client, pinned with GOMAXPROCS 1).
 const (
 	Unpinned  Placement = "unpinned"
 	SameCore  Placement = "same-core"
@@ -188,7 +191,7 @@ type Measure struct {
 	// Latency quantiles in microseconds (round-trip workloads).
 	P50, P99, P999 float64
 	// Allocs is the process's heap allocations during the window (in-process
-	// implementations); -1 when unknown.
+	// implementations, and the client of goipc/procs); -1 when unknown.
 	Allocs int64
 	// Idle workload: bytes per connection.
 	HeapPerConn, RSSPerConn float64
@@ -215,7 +218,8 @@ type Impl interface {
 	// Name is the row label, e.g. "goipc/event", "std", "c", "node-ipc14".
 	Name() string
 	// InProcess reports whether both ends run in this process (goipc, std)
-	// rather than as child processes (c, node).
+	// rather than as child processes (c, node) or, for goipc/procs, the
+	// server as a child process.
 	InProcess() bool
 	// Available returns nil, or why the lane cannot run here ("not
 	// installed", "gcc not found").
@@ -225,6 +229,19 @@ type Impl interface {
 	UDP(ctx context.Context, env *Env, w Workload) (Measure, error)
 	Broadcast(ctx context.Context, env *Env, w Workload) (Measure, error)
 	Idle(ctx context.Context, env *Env, w Workload) (Measure, error)
+}
+
+// harnessClient is implemented by an Impl that is not InProcess but runs
+// its client end in the harness process (goipc/procs): run pins the
+// process to env.ClientCPU for the row and reports its allocations.
+type harnessClient interface {
+	Impl
+	harnessClient() bool
+}
+
+func isHarnessClient(im Impl) bool {
+	h, ok := im.(harnessClient)
+	return ok && h.harnessClient()
 }
 
 // Result is one row.
@@ -244,7 +261,8 @@ type Result struct {
 	P99us      float64 `json:"p99_us,omitempty"`
 	P999us     float64 `json:"p999_us,omitempty"`
 	// AllocsPerMsg: heap allocations of the whole process per message (Go
-	// implementations; null for child processes).
+	// implementations; for goipc/procs the client's, the harness process;
+	// null for child processes).
 	AllocsPerMsg      *float64 `json:"allocs_per_msg"`
 	HeapPerConn       float64  `json:"heap_bytes_per_conn,omitempty"`
 	RSSPerConn        float64  `json:"rss_bytes_per_conn,omitempty"`
@@ -307,8 +325,9 @@ func measure(ctx context.Context, im Impl, env *Env, w Workload) (Measure, error
 	return Measure{}, ErrNotApplicable
 }
 
-// toResult fills a row from a measure.
-func toResult(r *Result, m Measure, inProcess bool) {
+// toResult fills a row from a measure; allocs says whether m.Allocs counts
+// this process's allocations for the row.
+func toResult(r *Result, m Measure, allocs bool) {
 	r.Msgs = m.Msgs
 	r.Seconds = m.Elapsed.Seconds()
 	if r.Seconds > 0 {
@@ -316,7 +335,7 @@ func toResult(r *Result, m Measure, inProcess bool) {
 		r.MBPerSec = r.MsgsPerSec * float64(r.Size) / 1e6
 	}
 	r.P50us, r.P99us, r.P999us = m.P50, m.P99, m.P999
-	if inProcess && m.Allocs >= 0 && m.Msgs > 0 {
+	if allocs && m.Allocs >= 0 && m.Msgs > 0 {
 		a := float64(m.Allocs) / float64(m.Msgs)
 		r.AllocsPerMsg = &a
 	}
@@ -381,7 +400,9 @@ type Target struct {
 }
 
 // Targets checks the issue's targets in rs (after addRatios): for each
-// placement, the best goipc binary codec (event or length) of the row.
+// placement, the best goipc binary codec row (goipc/event, goipc/length or
+// goipc/procs, the length codec with the server in a child process, the
+// only goipc row in the cross-core placement).
 func Targets(rs []Result) []Target {
 	find := func(impl, wl string, p Placement) *Result {
 		for i := range rs {
@@ -416,7 +437,7 @@ func Targets(rs []Result) []Target {
 	var out []Target
 	add := func(what string, p Placement, g *Result, base *Result, want float64, lowerBetter bool) {
 		if g == nil {
-			return // no goipc row here (cross-core is for child processes only)
+			return // no goipc row here
 		}
 		t := Target{What: what, Placement: p}
 		if lowerBetter {
@@ -439,7 +460,7 @@ func Targets(rs []Result) []Target {
 		}
 		out = append(out, t)
 	}
-	bin := []string{"goipc/event", "goipc/length"}
+	bin := []string{"goipc/event", "goipc/length", ImplGoipcProcs}
 	for _, p := range places {
 		add("stream/unix/64B vs C", p, best("stream/unix/64B", p, false, bin...), find(ImplC, "stream/unix/64B", p), 0.6, false)
 		add("stream/unix/64B vs std", p, best("stream/unix/64B", p, false, bin...), find(ImplStd, "stream/unix/64B", p), 1.5, false)
@@ -642,11 +663,13 @@ func baseReport(cfg *Config) *Report {
 	return rep
 }
 
-// Names of the reference implementations.
+// Names of the reference implementations, and of the goipc lane whose
+// server is a child process (`goipc serve --echo --codec length`).
 const (
-	ImplStd  = "std"
-	ImplC    = "c"
-	ImplNode = "node-ipc14"
+	ImplStd        = "std"
+	ImplC          = "c"
+	ImplNode       = "node-ipc14"
+	ImplGoipcProcs = "goipc/procs"
 )
 
 // Run measures every workload × placement × implementation of cfg and

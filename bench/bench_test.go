@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +18,9 @@ import (
 // the cheapest settings (unpinned, stream sizes 16 B and 64 KiB, 1 000 idle
 // connections) and checks that the run completes with a row per
 // implementation × workload. Numbers are not asserted. Under CI=true the C
-// and node-ipc lanes must run (gcc and node-ipc 14 are installed there).
+// and node-ipc lanes must run (gcc and node-ipc 14 are installed there);
+// the goipc/procs lane must run everywhere (it needs only the go command
+// that runs the test, to build cmd/goipc).
 func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
@@ -48,6 +52,7 @@ func TestSmoke(t *testing.T) {
 		if ci && (r.Impl == ImplC || r.Impl == ImplNode) && strings.HasPrefix(r.Skipped, "not ") && !strings.HasPrefix(r.Skipped, "not implemented") {
 			t.Errorf("CI=true but the %s lane did not run: %s", r.Impl, r.Skipped)
 		}
+		checkProcsRow(t, r)
 	}
 	for _, w := range wls {
 		for _, im := range impls {
@@ -93,6 +98,73 @@ func TestWorkloadNames(t *testing.T) {
 	for _, want := range []string{"stream/unix/64B", "stream/tcp/64KiB", "inflight64/unix/64B", "latency/tcp/64B", "udp/64B", "broadcast100/unix/64B", "idle10000/unix"} {
 		if !seen[want] {
 			t.Errorf("missing workload %s", want)
+		}
+	}
+}
+
+// checkProcsRow fails the test when a goipc/procs round-trip row did not
+// run: the lane needs only the go command (to build cmd/goipc), which the
+// test has.
+func checkProcsRow(t *testing.T, r Result) {
+	t.Helper()
+	if r.Impl != ImplGoipcProcs {
+		return
+	}
+	rt := r.Kind == InFlight || r.Kind == Latency
+	switch {
+	case rt && r.Skipped != "":
+		t.Errorf("%s %s %s did not run: %s", r.Workload, r.Placement, r.Impl, r.Skipped)
+	case rt && r.Error == "" && (r.Msgs == 0 || r.AllocsPerMsg == nil || !strings.Contains(r.Note, "child process")):
+		t.Errorf("%s %s %s: msgs %d, allocs/msg %v, note %q", r.Workload, r.Placement, r.Impl, r.Msgs, r.AllocsPerMsg, r.Note)
+	case !rt && r.Skipped != "not implemented for this lane":
+		t.Errorf("%s %s %s: skipped %q, error %q, want not implemented", r.Workload, r.Placement, r.Impl, r.Skipped, r.Error)
+	}
+}
+
+// TestProcsPlacements runs the goipc/procs lane (server in a `goipc serve`
+// child process, client here) on both round-trip workloads in every
+// placement, so that the taskset and pinning paths run too. It fails, not
+// skips, when cmd/goipc cannot be built.
+func TestProcsPlacements(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	places := []Placement{Unpinned, SameCore, CrossCore}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but taskset is not installed")
+		}
+		t.Logf("taskset not found: unpinned only")
+		places = places[:1]
+	}
+	wls := Workloads([]Kind{InFlight, Latency}, []string{"unix", "tcp"}, nil, 0)
+	var impl Impl = newProcsImpl()
+	procs := runtime.GOMAXPROCS(0)
+	rep, err := Run(context.Background(), Config{
+		Workloads: wls, Impls: []Impl{impl}, Placements: places,
+		Duration: 100 * time.Millisecond, Warmup: 20 * time.Millisecond, CacheDir: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	WriteTable(&table, rep, false)
+	t.Log("\n" + table.String())
+	if want := len(wls) * len(places); len(rep.Results) != want {
+		t.Errorf("%d rows, want %d", len(rep.Results), want)
+	}
+	for _, r := range rep.Results {
+		if r.Error != "" {
+			t.Errorf("%s %s %s: %s", r.Workload, r.Placement, r.Impl, r.Error)
+		}
+		checkProcsRow(t, r)
+	}
+	if n := runtime.GOMAXPROCS(0); n != procs {
+		t.Errorf("GOMAXPROCS %d after the run, want %d (pinning not undone)", n, procs)
+	}
+	for _, tg := range rep.Targets {
+		if tg.Impl != "" && tg.Impl != ImplGoipcProcs {
+			t.Errorf("target %q picked %s", tg.What, tg.Impl)
 		}
 	}
 }

@@ -284,7 +284,15 @@ func (g *goipcImpl) RoundTrips(ctx context.Context, env *Env, w Workload) (Measu
 	}
 	stopSrv := serveGoipc(srv)
 	defer stopSrv()
-	cl, err := goipc.NewClient(srv.Addr(), g.codecOpt())
+	return g.clientRoundTrips(ctx, env, w, srv.Addr())
+}
+
+// clientRoundTrips is the client half of RoundTrips: a goipc Client on addr
+// (an echo server speaking g's codec, in this process or another) keeps
+// w.Window round trips in flight and measures them over env.Duration after
+// env.Warmup. Allocs counts this process's allocations.
+func (g *goipcImpl) clientRoundTrips(ctx context.Context, env *Env, w Workload, addr string) (Measure, error) {
+	cl, err := goipc.NewClient(addr, g.codecOpt())
 	if err != nil {
 		return Measure{}, err
 	}

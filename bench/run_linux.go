@@ -26,13 +26,13 @@ import (
 // AllImpls returns every implementation, in table order.
 func AllImpls() []Impl {
 	return []Impl{
-		&goipcImpl{codec: "event"}, &goipcImpl{codec: "length"}, &goipcImpl{codec: "json"}, &goipcImpl{codec: "raw"},
+		&goipcImpl{codec: "event"}, &goipcImpl{codec: "length"}, newProcsImpl(), &goipcImpl{codec: "json"}, &goipcImpl{codec: "raw"},
 		udpBatchImpl{}, stdImpl{}, &cImpl{}, &nodeImpl{},
 	}
 }
 
 // ImplsNamed returns the implementations named: "goipc" stands for every
-// goipc codec.
+// goipc lane (each codec in process, goipc/procs, goipc/udp-batch).
 func ImplsNamed(names []string) ([]Impl, error) {
 	all := AllImpls()
 	var out []Impl
@@ -120,7 +120,7 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 				case err != nil:
 					r.Error = strings.Join(strings.Fields(err.Error()), " ")
 				default:
-					toResult(&r, m, im.InProcess())
+					toResult(&r, m, im.InProcess() || isHarnessClient(im))
 				}
 				rows = append(rows, r)
 			}
@@ -144,10 +144,19 @@ func runOne(ctx context.Context, im Impl, env *Env, w Workload) (Measure, error)
 	case CrossCore:
 		env.ServerCPU, env.ClientCPU = 0, min(1, ncpu-1)
 	}
-	if im.InProcess() && env.Place == SameCore {
+	switch {
+	case im.InProcess() && env.Place == SameCore:
 		restore, err := pinProcess(0)
 		if err != nil {
 			return Measure{}, fmt.Errorf("pinning to CPU 0: %w", err)
+		}
+		defer restore()
+	case isHarnessClient(im) && env.ClientCPU >= 0:
+		// The client end runs here, the server in a child process that
+		// the impl places on env.ServerCPU itself.
+		restore, err := pinProcess(env.ClientCPU)
+		if err != nil {
+			return Measure{}, fmt.Errorf("pinning to CPU %d: %w", env.ClientCPU, err)
 		}
 		defer restore()
 	}
@@ -158,7 +167,8 @@ func runOne(ctx context.Context, im Impl, env *Env, w Workload) (Measure, error)
 }
 
 // pinProcess pins every thread of the process to cpu and sets GOMAXPROCS
-// to 1; restore undoes both.
+// to 1 (what a Go program started under taskset -c cpu gets); restore
+// undoes both.
 func pinProcess(cpu int) (restore func(), err error) {
 	var orig unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &orig); err != nil {
@@ -378,6 +388,17 @@ func (c *child) wait(ctx context.Context, timeout time.Duration) error {
 	case <-ctx.Done():
 		c.kill()
 		return ctx.Err()
+	}
+}
+
+// stop asks the process to end (SIGINT: a goipc server closes gracefully
+// and removes its socket file), kills it after timeout and waits for it.
+func (c *child) stop(timeout time.Duration) {
+	c.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-c.done:
+	case <-time.After(timeout):
+		c.kill()
 	}
 }
 

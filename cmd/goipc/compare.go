@@ -17,20 +17,27 @@ const compareExamples = `  goipc bench --compare                                
   goipc bench --compare --placements unpinned,same-core,cross-core --json > compare.json
   goipc bench --compare --md                              # the table as Markdown (docs/BENCHMARKS.md)
 
-Runs the same workloads, in one run, through goipc (each codec), plain Go
+Runs the same workloads, in one run, through goipc (each codec, both ends in
+this process), goipc/procs (inflight and latency: the length codec with the
+server in a child process, this repository's 'goipc serve --echo' built with
+go build into the user cache directory, the client in this process), plain Go
 net + bufio (std), the C reference (c/bench/bench.c, built with gcc into the
 user cache directory) and node-ipc 14 (when interop/setup.sh installed it
-under .cache/interop). Workloads: stream (16 B, 64 B, 1 KiB, 64 KiB one way),
+under .cache/interop). --impls goipc selects every goipc lane, goipc/procs
+included. Workloads: stream (16 B, 64 B, 1 KiB, 64 KiB one way),
 inflight (64 round trips of 64 B in flight), latency (one in flight:
 p50/p99/p999), udp (64 B datagrams), broadcast (64 B to 1, 10, 100 clients),
 idle (10,000 connections: memory per connection, msgs/s with 1% active).
 
 Placements: unpinned; same-core (goipc and std: the whole process on CPU 0
-with GOMAXPROCS 1; C and node: both processes under taskset -c 0);
-cross-core (C and node only: server on CPU 0, client on CPU 1). ×C and ×std
+with GOMAXPROCS 1; C and node: both processes under taskset -c 0;
+goipc/procs: the server under taskset -c 0, this process, the client, on
+CPU 0 with GOMAXPROCS 1); cross-core (C, node and goipc/procs only: server
+on CPU 0, client on CPU 1, placed the same ways). ×C and ×std
 compare with the C reference and std in the same workload and placement
 (throughput; for latency rows the p50, lower is better). allocs/msg counts
-the whole process's heap allocations per message (Go implementations).
+the whole process's heap allocations per message (Go implementations;
+goipc/procs: the client's only).
 Run it from the goipc repository so the C and node lanes find their sources.
 `
 
@@ -39,7 +46,7 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("bench --compare", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	workloads := fs.String("workloads", "", "comma-separated `list` of stream, inflight, latency, udp, broadcast, idle (default all)")
-	impls := fs.String("impls", "", "comma-separated `list` of goipc (every codec), goipc/event, goipc/length, goipc/json, goipc/raw, goipc/udp-batch, std, c, node-ipc14 (default all)")
+	impls := fs.String("impls", "", "comma-separated `list` of goipc (every goipc lane), goipc/event, goipc/length, goipc/procs (server in a child process), goipc/json, goipc/raw, goipc/udp-batch, std, c, node-ipc14 (default all)")
 	transports := fs.String("transports", "unix,tcp", "stream transports for stream, inflight and latency")
 	sizes := fs.String("sizes", "16,64,1K,64K", "stream frame sizes (K/M suffixes)")
 	placements := fs.String("placements", "unpinned", "comma-separated `list` of unpinned, same-core, cross-core")

@@ -1,0 +1,134 @@
+//go:build linux
+
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// procsImpl measures round trips with goipc across two processes, as the
+// C and node-ipc lanes do: the server is this repository's CLI,
+// `goipc serve ADDR --echo --codec length` (a 4-byte big-endian length
+// field, like goipc/length), in a child process under taskset on
+// env.ServerCPU; the client is goipc/length's client code in the harness
+// process, which run pins to env.ClientCPU (see harnessClient).
+//
+// In one Go runtime the scheduler hands messages between the two ends'
+// goroutines cheaply; goipc is an inter-process library, and here the
+// server pays the real cross-process wake-ups the C and node lanes pay.
+type procsImpl struct {
+	client goipcImpl // codec "length"
+
+	once sync.Once
+	bin  string
+	err  error
+}
+
+func newProcsImpl() *procsImpl { return &procsImpl{client: goipcImpl{codec: "length"}} }
+
+func (p *procsImpl) Name() string { return ImplGoipcProcs }
+
+// InProcess is false: the server is a child process, so the cross-core
+// placement runs.
+func (p *procsImpl) InProcess() bool { return false }
+
+// harnessClient: the client runs in the harness process (pinned to
+// env.ClientCPU, allocations counted).
+func (p *procsImpl) harnessClient() bool { return true }
+
+// Available builds the goipc CLI from env.Repo into the cache directory,
+// once per run.
+func (p *procsImpl) Available(ctx context.Context, env *Env) error {
+	p.once.Do(func() { p.bin, p.err = buildGoipc(ctx, env) })
+	return p.err
+}
+
+// buildGoipc runs `go build -o CACHE/goipc ./cmd/goipc` in env.Repo (into a
+// temporary name first, so that concurrent runs never execute a half
+// written binary).
+func buildGoipc(ctx context.Context, env *Env) (string, error) {
+	if env.Repo == "" {
+		return "", errors.New("not available: cmd/goipc not found (run from the goipc repository)")
+	}
+	if _, err := os.Stat(filepath.Join(env.Repo, "cmd", "goipc")); err != nil {
+		return "", fmt.Errorf("not available: %v", err)
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		if _, serr := os.Stat(goTool); serr != nil {
+			return "", errors.New("not available: the go command was not found")
+		}
+	}
+	if err := os.MkdirAll(env.CacheDir, 0o755); err != nil {
+		return "", err
+	}
+	bin := filepath.Join(env.CacheDir, "goipc")
+	tmp := bin + ".tmp" + strconv.Itoa(os.Getpid())
+	bctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(bctx, goTool, "build", "-o", tmp, "./cmd/goipc")
+	cmd.Dir = env.Repo
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("go build ./cmd/goipc failed: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	if err := os.Rename(tmp, bin); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return bin, nil
+}
+
+func (p *procsImpl) RoundTrips(ctx context.Context, env *Env, w Workload) (Measure, error) {
+	if env.ServerCPU >= 0 {
+		if _, err := exec.LookPath("taskset"); err != nil {
+			return Measure{}, errors.New("taskset not found (needed to place the server process)")
+		}
+	}
+	srv, err := startChild(env.ServerCPU, p.bin, "serve", listenAddr(env, w.Transport), "--echo", "--codec", "length", "--len-bytes", "4")
+	if err != nil {
+		return Measure{}, err
+	}
+	defer srv.stop(5 * time.Second)
+	l, err := srv.line(ctx, "listening on ", 10*time.Second)
+	if err != nil {
+		return Measure{}, err
+	}
+	m, err := p.client.clientRoundTrips(ctx, env, w, strings.TrimPrefix(l, "listening on "))
+	select {
+	case <-srv.done:
+		if err == nil {
+			err = fmt.Errorf("the server process exited during the run: %s: %s", srv.cmd.ProcessState, srv.stderr.String())
+		}
+	default:
+	}
+	m.Note = "server in a child process; allocs/msg: client only"
+	return m, err
+}
+
+func (p *procsImpl) Stream(context.Context, *Env, Workload) (Measure, error) {
+	return Measure{}, ErrNotApplicable
+}
+
+func (p *procsImpl) UDP(context.Context, *Env, Workload) (Measure, error) {
+	return Measure{}, ErrNotApplicable
+}
+
+func (p *procsImpl) Broadcast(context.Context, *Env, Workload) (Measure, error) {
+	return Measure{}, ErrNotApplicable
+}
+
+func (p *procsImpl) Idle(context.Context, *Env, Workload) (Measure, error) {
+	return Measure{}, ErrNotApplicable
+}
