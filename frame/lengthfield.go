@@ -197,38 +197,34 @@ func (c *LengthField) readLen(b []byte) uint64 {
 // readLenSlow reads a length field of any width and byte order from f,
 // which is exactly the field.
 func (c *LengthField) readLenSlow(f []byte) uint64 {
-	if c.little {
-		switch len(f) {
-		case 1:
-			return uint64(f[0])
-		case 2:
-			return uint64(binary.LittleEndian.Uint16(f))
-		case 4:
-			return uint64(binary.LittleEndian.Uint32(f))
-		case 8:
-			return binary.LittleEndian.Uint64(f)
-		}
-		var v uint64
-		for i := len(f) - 1; i >= 0; i-- {
-			v = v<<8 | uint64(f[i])
-		}
-		return v
-	}
+	o := c.order()
 	switch len(f) {
 	case 1:
 		return uint64(f[0])
 	case 2:
-		return uint64(binary.BigEndian.Uint16(f))
+		return uint64(o.Uint16(f))
 	case 4:
-		return uint64(binary.BigEndian.Uint32(f))
+		return uint64(o.Uint32(f))
 	case 8:
-		return binary.BigEndian.Uint64(f)
+		return o.Uint64(f)
 	}
-	var v uint64
-	for _, x := range f {
+	var v uint64 // 3 bytes
+	for i := range f {
+		x := f[i]
+		if c.little {
+			x = f[len(f)-1-i]
+		}
 		v = v<<8 | uint64(x)
 	}
 	return v
+}
+
+// order returns the length field's byte order.
+func (c *LengthField) order() binary.ByteOrder {
+	if c.little {
+		return binary.LittleEndian
+	}
+	return binary.BigEndian
 }
 
 // putLen writes v, which fits the field, as the length field of the frame
@@ -244,36 +240,23 @@ func (c *LengthField) putLen(b []byte, v uint64) {
 
 // putLenSlow writes v into f, which is exactly the length field.
 func (c *LengthField) putLenSlow(f []byte, v uint64) {
-	if c.little {
-		switch len(f) {
-		case 1:
-			f[0] = byte(v)
-		case 2:
-			binary.LittleEndian.PutUint16(f, uint16(v))
-		case 4:
-			binary.LittleEndian.PutUint32(f, uint32(v))
-		case 8:
-			binary.LittleEndian.PutUint64(f, v)
-		default:
-			for i := range f {
-				f[i] = byte(v)
-				v >>= 8
-			}
-		}
-		return
-	}
+	o := c.order()
 	switch len(f) {
 	case 1:
 		f[0] = byte(v)
 	case 2:
-		binary.BigEndian.PutUint16(f, uint16(v))
+		o.PutUint16(f, uint16(v))
 	case 4:
-		binary.BigEndian.PutUint32(f, uint32(v))
+		o.PutUint32(f, uint32(v))
 	case 8:
-		binary.BigEndian.PutUint64(f, v)
-	default:
-		for i := len(f) - 1; i >= 0; i-- {
-			f[i] = byte(v)
+		o.PutUint64(f, v)
+	default: // 3 bytes
+		for i := range f {
+			k := len(f) - 1 - i // big-endian: the last byte is the lowest
+			if c.little {
+				k = i
+			}
+			f[k] = byte(v)
 			v >>= 8
 		}
 	}
