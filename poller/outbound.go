@@ -136,13 +136,25 @@ func (o *outbound) begin(n int, onLoop bool) ([]byte, error) {
 		}
 		o.mu.Lock()
 	}
+	o.reserve(n)
+	return o.reserved[:0], nil
+}
+
+// reserve points o.reserved at room for n bytes: the rest of the last
+// chunk, or else a fresh chunk (kept if it is large enough). Under mu.
+func (o *outbound) reserve(n int) {
 	if c := o.last; c != nil && cap(c.b)-o.lastLen >= n {
 		o.reserved = c.b[o.lastLen:cap(c.b):cap(c.b)]
-		return o.reserved[:0], nil
+		return
 	}
-	o.fresh = getChunk(max(n, o.chunkCap))
+	if o.fresh != nil && cap(o.fresh.b) < n {
+		putChunk(o.fresh)
+		o.fresh = nil
+	}
+	if o.fresh == nil {
+		o.fresh = getChunk(max(n, o.chunkCap))
+	}
 	o.reserved = o.fresh.b[:0:cap(o.fresh.b)]
-	return o.reserved, nil
 }
 
 var timerPool sync.Pool // *time.Timer, stopped
@@ -173,19 +185,9 @@ func (o *outbound) commit(b []byte) {
 	if n > 0 {
 		if n > cap(o.reserved) || unsafe.SliceData(b) != unsafe.SliceData(o.reserved) {
 			// Not built in place (the caller's append outgrew the region):
-			// copy it to where begin would have put it.
-			if o.fresh == nil && cap(o.last.b)-o.lastLen < n {
-				o.fresh = getChunk(max(n, o.chunkCap))
-			}
-			if o.fresh != nil {
-				if cap(o.fresh.b) < n {
-					putChunk(o.fresh)
-					o.fresh = getChunk(max(n, o.chunkCap))
-				}
-				copy(o.fresh.b[:n], b)
-			} else {
-				copy(o.last.b[o.lastLen:o.lastLen+n], b)
-			}
+			// copy it to where begin would have put a frame of this size.
+			o.reserve(n)
+			copy(o.reserved[:n], b)
 		}
 		if c := o.fresh; c != nil {
 			// Publish the frame, then link the chunk: a flusher that sees

@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"bytes"
 	"encoding/binary"
 	"testing"
 	"time"
@@ -132,5 +133,38 @@ func TestOutboundMaxPending(t *testing.T) {
 	}
 	if _, err := o.begin(1, false); err != ErrClosed {
 		t.Fatalf("begin after release: %v, want ErrClosed", err)
+	}
+}
+
+// A frame committed from a slice other than the one begin returned (the
+// caller's append outgrew it) is copied into the queue, in order, whether
+// it fits the last chunk or needs a chunk of its own.
+func TestOutboundCommitNotInPlace(t *testing.T) {
+	var o outbound
+	o.init(4096, 1<<20, PolicyError, 0)
+	var want []byte
+	for i, size := range []int{10, 100, 5000, 20} {
+		b, err := o.begin(8, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := append(make([]byte, 0, size), b[:0]...)
+		for range size {
+			f = append(f, byte(i+1))
+		}
+		o.commit(f)
+		want = append(want, f...)
+	}
+	var got []byte
+	for {
+		a, b := o.peek()
+		if len(a) == 0 {
+			break
+		}
+		got = append(append(got, a...), b...)
+		o.consume(len(a) + len(b))
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("flushed %d bytes, want %d in order", len(got), len(want))
 	}
 }
