@@ -60,16 +60,28 @@ func buildC(ctx context.Context, env *Env) (string, error) {
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
 	}
-	if err := os.MkdirAll(env.CacheDir, 0o755); err != nil {
-		return "", err
+	return bin, buildInto(bin, "gcc", func(tmp string) *exec.Cmd {
+		return exec.CommandContext(ctx, gcc, "-std=c99", "-O2", "-Wall", "-Wextra", "-o", tmp, src)
+	})
+}
+
+// buildInto runs the build command cmd(tmp) to produce a temporary file
+// beside bin, then renames it to bin, so that concurrent runs never execute
+// a half-written binary. what names the tool in errors.
+func buildInto(bin, what string, cmd func(tmp string) *exec.Cmd) error {
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		return err
 	}
 	tmp := bin + ".tmp" + strconv.Itoa(os.Getpid())
-	out, err := exec.CommandContext(ctx, gcc, "-std=c99", "-O2", "-Wall", "-Wextra", "-o", tmp, src).CombinedOutput()
-	if err != nil {
+	if out, err := cmd(tmp).CombinedOutput(); err != nil {
 		os.Remove(tmp)
-		return "", fmt.Errorf("gcc failed: %v: %s", err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("%s failed: %v: %s", what, err, strings.TrimSpace(string(out)))
 	}
-	return bin, os.Rename(tmp, bin)
+	if err := os.Rename(tmp, bin); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 func secsArg(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) }

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -53,9 +52,7 @@ func (p *procsImpl) Available(ctx context.Context, env *Env) error {
 	return p.err
 }
 
-// buildGoipc runs `go build -o CACHE/goipc ./cmd/goipc` in env.Repo (into a
-// temporary name first, so that concurrent runs never execute a half
-// written binary).
+// buildGoipc runs `go build -o CACHE/goipc ./cmd/goipc` in env.Repo.
 func buildGoipc(ctx context.Context, env *Env) (string, error) {
 	if env.Repo == "" {
 		return "", errors.New("not available: cmd/goipc not found (run from the goipc repository)")
@@ -70,24 +67,15 @@ func buildGoipc(ctx context.Context, env *Env) (string, error) {
 			return "", errors.New("not available: the go command was not found")
 		}
 	}
-	if err := os.MkdirAll(env.CacheDir, 0o755); err != nil {
-		return "", err
-	}
 	bin := filepath.Join(env.CacheDir, "goipc")
-	tmp := bin + ".tmp" + strconv.Itoa(os.Getpid())
 	bctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(bctx, goTool, "build", "-o", tmp, "./cmd/goipc")
-	cmd.Dir = env.Repo
-	if out, err := cmd.CombinedOutput(); err != nil {
-		os.Remove(tmp)
-		return "", fmt.Errorf("go build ./cmd/goipc failed: %v: %s", err, strings.TrimSpace(string(out)))
-	}
-	if err := os.Rename(tmp, bin); err != nil {
-		os.Remove(tmp)
-		return "", err
-	}
-	return bin, nil
+	err = buildInto(bin, "go build ./cmd/goipc", func(tmp string) *exec.Cmd {
+		cmd := exec.CommandContext(bctx, goTool, "build", "-o", tmp, "./cmd/goipc")
+		cmd.Dir = env.Repo
+		return cmd
+	})
+	return bin, err
 }
 
 func (p *procsImpl) RoundTrips(ctx context.Context, env *Env, w Workload) (Measure, error) {
