@@ -236,7 +236,9 @@ func TestPartialFrameTimeout(t *testing.T) {
 func TestPartialTimeoutSparesProgress(t *testing.T) {
 	for name, eng := range map[string]Engine{"loop": EngineLoop, "goroutine": EngineGoroutine} {
 		t.Run(name, func(t *testing.T) {
-			const timeout = 100 * time.Millisecond
+			// Generous against scheduling delays under -race on 2 CPUs; the
+			// stream below still lasts three timeouts.
+			const timeout = 300 * time.Millisecond
 			addr := "unix://" + shortTempDir(t) + "/s.sock"
 			srv, err := Listen(addr, WithCodec(LengthCodec(frame.LengthFieldConfig{Size: 4})), WithPartialTimeout(timeout), WithEngine(eng))
 			if err != nil {
@@ -255,7 +257,7 @@ func TestPartialTimeoutSparesProgress(t *testing.T) {
 			if _, err := nc.Write(one[:7]); err != nil {
 				t.Fatal(err)
 			}
-			const writes = 40 // 40 × 15 ms = 6 timeouts
+			const writes = 60 // 60 × 15 ms = 3 timeouts
 			for range writes {
 				time.Sleep(15 * time.Millisecond) // pacing, not a readiness wait
 				if _, err := nc.Write(append(one[7:14:14], one[:7]...)); err != nil {
