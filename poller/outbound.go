@@ -244,28 +244,39 @@ func (o *outbound) peek() (a, b []byte) {
 		o.head, o.headOff = c, 0
 	}
 	for {
+		// Load the link before the length: the producers publish c's
+		// final length before they link next, so a next seen here means
+		// the n loaded after it is final. (Loaded the other way round, a
+		// producer could append to c and link next in between, and the
+		// bytes it appended would be skipped.)
+		next := c.next.Load()
+		if testHookPeek != nil {
+			testHookPeek()
+		}
 		n := int(c.n.Load())
 		if o.headOff < n {
 			a = c.b[o.headOff:n:n]
-			break
+			if next != nil {
+				if k := int(next.n.Load()); k > 0 {
+					b = next.b[:k:k]
+				}
+			}
+			return a, b
 		}
-		next := c.next.Load()
 		if next == nil {
 			return nil, nil
 		}
-		// The producers left c before linking next, so c.n was final when
-		// loaded above: c is done.
+		// c is done and fully taken.
 		o.head, o.headOff = next, 0
 		putChunk(c)
 		c = next
 	}
-	if next := c.next.Load(); next != nil {
-		if k := int(next.n.Load()); k > 0 {
-			b = next.b[:k:k]
-		}
-	}
-	return a, b
 }
+
+// testHookPeek, when set by a test, runs in peek between loading a
+// chunk's link and its length: where a producer's append and link must not
+// make the flusher skip bytes.
+var testHookPeek func()
 
 // consume releases the first n bytes of what peek returned. Flusher only.
 func (o *outbound) consume(n int) {

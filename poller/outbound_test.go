@@ -12,7 +12,7 @@ import (
 func TestOutboundOrderAcrossChunks(t *testing.T) {
 	var o outbound
 	o.init(1024, 1<<20, PolicyError, 0)
-	const frames = 3000
+	const frames = 30000
 	sizes := []int{8, 900, 3000, 16, 1024, 5000, 100}
 	go func() {
 		for i := range frames {
@@ -59,6 +59,47 @@ func TestOutboundOrderAcrossChunks(t *testing.T) {
 			stream = stream[n:]
 			next++
 		}
+	}
+	if o.pendingBytes() != 0 {
+		t.Fatalf("%d bytes left pending", o.pendingBytes())
+	}
+}
+
+// A producer that appends to the flusher's chunk and links a new one while
+// the flusher is between reading the chunk's link and its length must not
+// make the flusher skip the appended frame.
+func TestOutboundPeekRacingProducer(t *testing.T) {
+	var o outbound
+	o.init(1024, 1<<20, PolicyError, 0) // 4 KiB chunks
+	put := func(fill byte, n int) {
+		b, err := o.begin(n, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.commit(append(b, bytes.Repeat([]byte{fill}, n)...))
+	}
+	put(1, 1000)
+	a, _ := o.peek() // the flusher holds the first chunk
+	o.consume(len(a))
+	put(2, 1000)
+	testHookPeek = func() {
+		testHookPeek = nil
+		put(3, 1000) // fits the first chunk
+		put(4, 3000) // does not: a new chunk is linked
+	}
+	defer func() { testHookPeek = nil }()
+	var got []byte
+	for range 10 {
+		a, b := o.peek()
+		if len(a) == 0 {
+			break
+		}
+		got = append(append(got, a...), b...)
+		o.consume(len(a) + len(b))
+	}
+	want := append(append(bytes.Repeat([]byte{2}, 1000), bytes.Repeat([]byte{3}, 1000)...), bytes.Repeat([]byte{4}, 3000)...)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("flushed %d bytes after the race, want %d: frames skipped or reordered", len(got), len(want))
 	}
 	if o.pendingBytes() != 0 {
 		t.Fatalf("%d bytes left pending", o.pendingBytes())
