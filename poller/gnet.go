@@ -8,13 +8,16 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
 	"github.com/panjf2000/gnet/v2/pkg/logging"
+	"golang.org/x/sys/unix"
 
 	"github.com/seed-fc4a2f4b/goipc/frame"
 )
@@ -308,13 +311,29 @@ func (h *gnetHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	}
 	c := t.c
 	h.e.reg.remove(c)
-	if err == nil && gc.InboundBuffered() > 0 {
-		err = io.ErrUnexpectedEOF // the peer left in the middle of a frame
-	}
+	err = gnetCloseErr(err, gc.Fd(), gc.InboundBuffered())
 	err = c.finish(err)
 	c.out.dropHead() // on the loop: the flusher is done with c
 	h.e.h.OnClose(c, err)
 	return gnet.None
+}
+
+// gnetCloseErr turns the error gnet closes a connection with into the one
+// the application is told, given the socket (still open) and the bytes of
+// an incomplete frame left in the connection's buffer.
+func gnetCloseErr(err error, fd, buffered int) error {
+	if err == io.EOF && fd >= 0 {
+		// A bare io.EOF is gnet's verdict on a hang-up or error event that
+		// came without a readable one: it closes without reading, so a
+		// pending socket error (a reset) is still there to be told.
+		if errno, e := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); e == nil && errno != 0 {
+			err = os.NewSyscallError("read", syscall.Errno(errno))
+		}
+	}
+	if (err == nil || errors.Is(err, io.EOF)) && buffered > 0 {
+		err = io.ErrUnexpectedEOF // the peer left in the middle of a frame
+	}
+	return err
 }
 
 // slogAdapter routes gnet's logging to the configured slog.Logger.
