@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+	gio "github.com/panjf2000/gnet/v2/pkg/io"
 	"github.com/panjf2000/gnet/v2/pkg/logging"
 	"golang.org/x/sys/unix"
 
@@ -114,8 +115,8 @@ func (e *LoopEngine) Close() error {
 	return err
 }
 
-// tick is the housekeeper: it restarts flushes that waited for gnet's
-// buffer to drain, finishes graceful closes and enforces the partial-frame
+// tick is the housekeeper: it retries flushes that found the socket full
+// where no room waiter could be started, finishes graceful closes and enforces the partial-frame
 // timeout.
 func (e *LoopEngine) tick(c *Conn, now time.Time) {
 	t := c.tr.(*gnetConn)
@@ -141,8 +142,10 @@ type gnetConn struct {
 	iov       [2][]byte
 	busy      *atomic.Int32 // shared by the connections of one loop
 	waker     atomic.Pointer[loopWaker]
-	congested atomic.Bool  // gnet's own buffer is over the high-water mark
-	closeAt   atomic.Int64 // when a graceful close began
+	congested atomic.Bool   // the socket is full and the housekeeper retries the flush
+	roomFile  *os.File      // the room waiter's duplicate of the socket; loop only
+	roomCh    chan struct{} // asks the room waiter to wait for room; cap 1
+	closeAt   atomic.Int64  // when a graceful close began
 }
 
 // wake gets the loop to flush t: through the loop's waker once Add has set
@@ -260,17 +263,13 @@ func (h *gnetHandler) wakeFlush(t *gnetConn) {
 	}
 }
 
-// flush hands queued bytes to the socket, one writev per batch, until the
-// queue is empty or gnet's own buffer passes the high-water mark (then
-// the housekeeper resumes it once the socket drains).
+// flush writes queued bytes to the socket itself, one writev per batch
+// (gnet's own write buffer is never used, so nothing is copied twice),
+// until the queue is empty or the socket is full; then a goroutine of the
+// connection waits for room and wakes the loop (see awaitRoom).
 func (h *gnetHandler) flush(c *Conn, t *gnetConn) gnet.Action {
+	fd := t.gc.Fd()
 	for {
-		if t.gc.OutboundBuffered() >= h.e.cfg.RingSize {
-			if !t.congested.Swap(true) {
-				h.e.reg.watchAdd(c)
-			}
-			return gnet.None
-		}
 		a, b := c.out.peek()
 		if len(a) == 0 {
 			break
@@ -280,25 +279,89 @@ func (h *gnetHandler) flush(c *Conn, t *gnetConn) gnet.Action {
 		if len(b) > 0 {
 			iov = t.iov[:2]
 		}
-		n, err := t.gc.Writev(iov)
+		n, err := gio.Writev(fd, iov)
 		t.iov[0], t.iov[1] = nil, nil
-		if err != nil {
-			c.setErr(err)
+		if n > 0 {
+			c.out.consume(n)
+		}
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN || err == nil && n < len(a)+len(b):
+			t.awaitRoom()
+			return gnet.None
+		case err != nil:
+			c.setErr(os.NewSyscallError("writev", err))
 			return gnet.Close
 		}
-		c.out.consume(n)
 	}
 	t.congested.Store(false)
 	if c.closing() {
-		if t.gc.OutboundBuffered() == 0 {
-			return gnet.Close
-		}
-		t.closeStart()
-		if !t.congested.Swap(true) {
-			h.e.reg.watchAdd(c)
-		}
+		return gnet.Close
 	}
 	return gnet.None
+}
+
+// awaitRoom gets the loop woken once the socket, found full, has room
+// again. The connection's room waiter, a goroutine started at its first
+// full socket, waits for that on a duplicate of the socket registered with
+// Go's poller; a connection that never fills its socket has none. Where
+// the duplicate cannot be made, the housekeeper retries every
+// fastInterval instead. On the loop.
+func (t *gnetConn) awaitRoom() {
+	if t.roomFile == nil && !t.startRoomWaiter() {
+		if !t.congested.Swap(true) {
+			t.e.reg.watchAdd(t.c)
+		}
+		return
+	}
+	select {
+	case t.roomCh <- struct{}{}:
+	default:
+	}
+}
+
+func (t *gnetConn) startRoomWaiter() bool {
+	dfd, err := unix.FcntlInt(uintptr(t.gc.Fd()), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		t.e.cfg.Logger.Warn("poller: no room waiter", "err", err)
+		return false
+	}
+	f := os.NewFile(uintptr(dfd), "goipc-room") // non-blocking: on Go's poller
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		t.e.cfg.Logger.Warn("poller: no room waiter", "err", err)
+		return false
+	}
+	t.roomFile, t.roomCh = f, make(chan struct{}, 1)
+	go t.waitRoom(rc, t.roomCh, t.c.done)
+	return true
+}
+
+// waitRoom is the room waiter: each time the loop found the socket full,
+// it waits until the socket is writable (level first, then the poller's
+// edge) and wakes the loop to flush. It ends when the connection does,
+// or when its duplicate is closed (OnClose: the duplicate must not keep
+// the socket open).
+func (t *gnetConn) waitRoom(rc syscall.RawConn, req <-chan struct{}, done <-chan struct{}) {
+	writable := func(fd uintptr) bool {
+		p := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+		n, err := unix.Poll(p[:], 0)
+		return err != nil || n > 0 // an error: let the loop's write report it
+	}
+	for {
+		select {
+		case <-req:
+		case <-done:
+			return
+		}
+		if rc.Write(writable) != nil {
+			return
+		}
+		t.c.wakeFlag.Store(true)
+		t.wake()
+	}
 }
 
 func (h *gnetHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
@@ -311,6 +374,9 @@ func (h *gnetHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	}
 	c := t.c
 	h.e.reg.remove(c)
+	if t.roomFile != nil {
+		t.roomFile.Close() // before gnet closes the socket: no duplicate may keep it open
+	}
 	err = gnetCloseErr(err, gc.Fd(), gc.InboundBuffered())
 	err = c.finish(err)
 	c.out.dropHead() // on the loop: the flusher is done with c

@@ -3,13 +3,17 @@
 package poller
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/seed-fc4a2f4b/goipc/frame"
 )
 
 // gnet closes a connection with a bare io.EOF when a hang-up or error
@@ -83,5 +87,70 @@ func TestGnetCloseErr(t *testing.T) {
 			}
 		})
 		rst.Close()
+	}
+}
+
+// opener hands each new connection to the test.
+type opener struct{ conns chan *Conn }
+
+func (h opener) OnOpen(c *Conn)                  { h.conns <- c }
+func (h opener) OnFrame(c *Conn, p []byte) error { return nil }
+func (h opener) OnClose(c *Conn, err error)      {}
+
+// A loop connection whose socket fills up (the peer is not reading) keeps
+// the rest queued; once the peer reads, the room waiter gets the loop to
+// flush it, in order, with no housekeeper involved. A graceful close then
+// reaches the peer as EOF: the waiter's duplicate of the socket does not
+// keep it open.
+func TestLoopSocketFullResumes(t *testing.T) {
+	codec := frame.MustLengthField(frame.LengthFieldConfig{})
+	h := opener{make(chan *Conn, 1)}
+	for _, network := range []string{"unix", "tcp"} {
+		t.Run(network, func(t *testing.T) {
+			e, err := NewServerEngine(Config{Codec: codec, MaxPending: 64 << 20}, h, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			addr := serve(t, network, e)
+			peer, err := net.Dial(network, addr.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer peer.Close()
+			var c *Conn
+			select {
+			case c = <-h.conns:
+			case <-time.After(10 * time.Second):
+				t.Fatal("no connection")
+			}
+			// 16 MiB in 4 KiB frames: far more than the socket holds.
+			const frames, size = 4096, 4096
+			var want bytes.Buffer
+			for i := range frames {
+				p := bytes.Repeat([]byte{byte(i)}, size)
+				f, _ := codec.Append(nil, p)
+				want.Write(f)
+				if err := c.Write(f); err != nil {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+			}
+			if c.Pending() == 0 {
+				t.Fatal("nothing queued: the socket took 16 MiB")
+			}
+			c.Close()
+			peer.SetReadDeadline(time.Now().Add(20 * time.Second))
+			got, err := io.ReadAll(peer)
+			if err != nil {
+				t.Fatalf("reading after %d bytes: %v", len(got), err)
+			}
+			if !bytes.Equal(got, want.Bytes()) {
+				t.Fatalf("peer read %d bytes, want %d in order", len(got), want.Len())
+			}
+			<-c.Done()
+			if c.tr.(*gnetConn).roomFile == nil {
+				t.Fatal("the room waiter never ran")
+			}
+		})
 	}
 }
