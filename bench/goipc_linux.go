@@ -137,12 +137,17 @@ func window(ctx context.Context, env *Env, count func() int64) (Measure, error) 
 	return Measure{Msgs: n1 - n0, Elapsed: el, Allocs: m1 - m0}, nil
 }
 
-// pump calls send until stop is set; backpressure yields and retries.
+// pumpBackoff is how long pump waits after a send refused for backpressure.
+const pumpBackoff = 20 * time.Microsecond
+
+// pump calls send until stop is set; on backpressure it backs off for
+// pumpBackoff and retries. (Spinning on runtime.Gosched instead starves
+// Go's network poller at GOMAXPROCS 1: see goipc.ErrBackpressure.)
 func pump(stop *atomic.Bool, errp *atomic.Pointer[error], send func() error) {
 	for !stop.Load() {
 		if err := send(); err != nil {
 			if errors.Is(err, goipc.ErrBackpressure) || errors.Is(err, goipc.ErrOutboxFull) {
-				runtime.Gosched()
+				time.Sleep(pumpBackoff)
 				continue
 			}
 			if !stop.Load() {
