@@ -116,8 +116,8 @@ func (e *LoopEngine) Close() error {
 }
 
 // tick is the housekeeper: it retries flushes that found the socket full
-// where no room waiter could be started, finishes graceful closes and enforces the partial-frame
-// timeout.
+// where no room waiter could be started, finishes graceful closes and
+// enforces the partial-frame timeout.
 func (e *LoopEngine) tick(c *Conn, now time.Time) {
 	t := c.tr.(*gnetConn)
 	switch {
