@@ -228,12 +228,13 @@ func (ep *endpoint) dispatch(c *Conn, p []byte) error {
 		if err := ep.checkEvent(ev.Name); err != nil {
 			return err
 		}
-		if ev.Flags&frame.FlagSeq != 0 && !c.sequenced(ev.Seq) {
-			return nil // already delivered before a reconnect
-		}
 		var id uint32
 		if ev.Flags&frame.FlagRequest != 0 {
 			id = ev.ID
+		}
+		if ev.Flags&frame.FlagSeq != 0 {
+			ep.deliverSequenced(c, ev.Seq, ev.Name, data, id)
+			return nil
 		}
 		ep.deliver(c, ev.Name, data, id)
 	case ModeJSON:

@@ -44,8 +44,14 @@ type sessionID [16]byte
 // serverSession is a server's record of one client session.
 type serverSession struct {
 	id sessionID
-	// last is the highest sequence number delivered. Atomic: after a cut
-	// the old connection may still be delivering while the new one starts.
+	// mu is held from the check of a sequenced message to the end of its
+	// handler: after a cut the old connection may still be delivering
+	// what it had read while the new one delivers the client's resends,
+	// and without it a resent message could be handed to its handler
+	// before an older one still on its way through the old connection.
+	mu sync.Mutex
+	// last is the highest sequence number delivered. Written under mu;
+	// atomic so that a hello may read it without mu.
 	last atomic.Uint64
 	seen time.Time
 }
@@ -137,23 +143,31 @@ func (ep *endpoint) control(c *Conn, op, payload []byte) error {
 	return nil
 }
 
-// sequenced decides whether a sequenced message is new for c's session,
-// and acknowledges from time to time. Messages on a connection without a
-// session are always new.
-func (c *Conn) sequenced(seq uint64) (deliver bool) {
+// deliverSequenced delivers a sequenced message unless c's session has
+// delivered it already (a resend after a cut), in order across the
+// session's connections, and acknowledges from time to time. Messages on a
+// connection without a session are always delivered.
+func (ep *endpoint) deliverSequenced(c *Conn, seq uint64, name, data []byte, id uint32) {
 	cs := c.sess
 	if cs == nil {
-		return true
+		ep.deliver(c, name, data, id)
+		return
 	}
-	for {
-		last := cs.s.last.Load()
-		if seq <= last {
-			return false // a resend of something already delivered
-		}
-		if cs.s.last.CompareAndSwap(last, seq) {
-			break
-		}
+	cs.s.mu.Lock()
+	if c.sequenced(seq) {
+		ep.deliver(c, name, data, id)
 	}
+	cs.s.mu.Unlock()
+}
+
+// sequenced decides whether seq is new for c's session and records it;
+// under the session's mu.
+func (c *Conn) sequenced(seq uint64) (deliver bool) {
+	cs := c.sess
+	if seq <= cs.s.last.Load() {
+		return false // a resend of something already delivered
+	}
+	cs.s.last.Store(seq)
 	cs.unacked++
 	if cs.unacked >= ackEvery {
 		cs.unacked = 0
