@@ -19,9 +19,10 @@ var (
 	// To retry, back off (time.Sleep for some microseconds) rather than
 	// spin on runtime.Gosched: a goroutine that is always runnable keeps
 	// the scheduler from polling the network, so at GOMAXPROCS 1 the very
-	// goroutines that would drain the queue wait up to 10 ms to run (a
-	// broadcast to one client: 0.65 M deliveries/s spinning, 8.6 M backing
-	// off 20 µs, docs/BENCHMARKS.md).
+	// goroutines that would drain the queue wait up to 10 ms to run
+	// (broadcast to one client on one core, goipc bench --compare: 0.16 M
+	// deliveries/s spinning, 8.86 M backing off 20 µs; docs/BENCHMARKS.md,
+	// "Session 3").
 	ErrBackpressure = poller.ErrBackpressure
 	// ErrBadAddress reports an address goipc cannot parse or serve.
 	ErrBadAddress = errors.New("goipc: bad address")

@@ -66,7 +66,8 @@ func NewLoopEngine(cfg Config, h Handler, loops int) (*LoopEngine, error) {
 		gnet.WithLogger(slogAdapter{cfg.Logger}),
 		gnet.WithLogLevel(logging.ErrorLevel),
 		gnet.WithReadBufferCap(cfg.ReadBuffer),
-		gnet.WithWriteBufferCap(cfg.RingSize),
+		// No WithWriteBufferCap: flush writes the socket itself and gnet's
+		// outbound buffer is never used.
 	)
 	if err != nil {
 		return nil, fmt.Errorf("poller: gnet: %w", err)
