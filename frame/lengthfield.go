@@ -326,6 +326,12 @@ func (c *LengthField) Need(b []byte) int {
 // Begin implements Codec: it appends Strip zero bytes.
 func (c *LengthField) Begin(dst []byte) ([]byte, int) {
 	mark := len(dst)
+	if c.strip == 4 && cap(dst)-mark >= 4 {
+		// The default header, without a call to memmove.
+		dst = dst[:mark+4]
+		binary.BigEndian.PutUint32(dst[mark:], 0)
+		return dst, mark
+	}
 	if c.strip <= len(zeros) {
 		return append(dst, zeros[:c.strip]...), mark
 	}
