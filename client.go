@@ -506,7 +506,13 @@ func (c *Client) Send(data []byte) error {
 	if c.ep.codec.events() {
 		return ErrEvents
 	}
-	return c.send("", data)
+	if conn := c.conn.Load(); conn != nil {
+		err := conn.sendFrame(data)
+		if err == nil || !errors.Is(err, ErrClosed) {
+			return err
+		}
+	}
+	return c.queue("", data)
 }
 
 func (c *Client) send(event string, data []byte) error {

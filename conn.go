@@ -29,6 +29,10 @@ type Conn struct {
 	dec  *frame.Decompressor
 	jp   frame.JSONParser
 	sess *connSession // exactly-once session of a server connection
+	// The handler found last and the table it came from: a stream of one
+	// event finds its handler without hashing the name each time.
+	hlast  *handlerEntry
+	htable *map[string]*handlerEntry
 
 	value atomic.Pointer[any]
 }
@@ -37,6 +41,20 @@ func newConn(ep *endpoint) *Conn {
 	c := &Conn{ep: ep, id: connIDs.Add(1)}
 	c.jp.Options = ep.codec.json
 	return c
+}
+
+// handler returns the handler registered for the event name, or nil.
+// Reader side only (see Conn's reader-side state).
+func (c *Conn) handler(name []byte) *handlerEntry {
+	t := c.ep.handlers.Load()
+	if h := c.hlast; h != nil && c.htable == t && h.name == string(name) {
+		return h
+	}
+	h := (*t)[string(name)]
+	if h != nil {
+		c.hlast, c.htable = h, t
+	}
+	return h
 }
 
 // ID returns a number unique to this connection within the process.
@@ -87,7 +105,7 @@ func (c *Conn) Send(data []byte) error {
 	if c.ep.codec.events() {
 		return ErrEvents
 	}
-	return c.send(kindEvent, "", 0, data, "")
+	return c.sendFrame(data)
 }
 
 // Request sends event with data and waits for the reply, or for ctx to end.
@@ -113,6 +131,31 @@ func (c *Conn) send(kind msgKind, event string, id uint32, data []byte, errMsg s
 		return err
 	}
 	c.pc.Commit(out)
+	return nil
+}
+
+// sendFrame writes data as one frame with no envelope (length and raw
+// modes): Send's path, encoded by the frame codec alone, straight into the
+// outbound queue.
+func (c *Conn) sendFrame(data []byte) error {
+	if c.up != nil {
+		return c.up.send(c, kindEvent, "", 0, data, "")
+	}
+	ep := c.ep
+	b, err := c.pc.Begin(ep.hdr + len(data) + frameSlack)
+	if err != nil {
+		return err
+	}
+	if ep.lf != nil {
+		b, err = ep.lf.Append(b, data)
+	} else {
+		b, err = ep.fc.Append(b, data)
+	}
+	if err != nil {
+		c.pc.Abort()
+		return err
+	}
+	c.pc.Commit(b)
 	return nil
 }
 

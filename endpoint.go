@@ -119,9 +119,13 @@ func (ep *endpoint) handle(event string, fn HandlerFunc) {
 	ep.handlers.Store(&m)
 }
 
+// frameSlack is room reserved past a frame's header and payload for what a
+// frame codec may add after them (a delimiter).
+const frameSlack = 64
+
 // maxLen bounds the bytes send writes for one message.
 func (ep *endpoint) maxLen(event string, data []byte, errMsg string) int {
-	n := ep.hdr + len(data) + 64
+	n := ep.hdr + len(data) + frameSlack
 	switch ep.codec.mode {
 	case ModeEvent:
 		n += len(event) + len(errMsg)
@@ -266,7 +270,7 @@ func (ep *endpoint) dispatch(c *Conn, p []byte) error {
 // request nobody handles gets an error reply.
 func (ep *endpoint) deliver(c *Conn, name, data []byte, id uint32) {
 	m := Message{Data: data, conn: c, id: id}
-	if h := (*ep.handlers.Load())[string(name)]; h != nil {
+	if h := c.handler(name); h != nil {
 		m.Event = h.name
 		h.fn(c, m)
 		return
