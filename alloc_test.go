@@ -162,3 +162,79 @@ func TestAllocsBroadcast(t *testing.T) {
 		})
 	}
 }
+
+// A batch of 64 messages, flushed and echoed back whole, allocates
+// nothing: not the batch's encoding, not the flush, not the echo. On UDP
+// the flush is one sendmmsg.
+func TestAllocsBatch(t *testing.T) {
+	addrs := allocAddrs(t)
+	addrs["udp"] = "udp://127.0.0.1:0"
+	for name, codec := range map[string]Codec{
+		"event":  EventCodec(),
+		"length": LengthCodec(frame.LengthFieldConfig{}),
+	} {
+		for tname, addr := range addrs {
+			t.Run(name+"/"+tname, func(t *testing.T) {
+				const n = 64
+				srv, err := Listen(addr, WithCodec(codec))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if codec.events() {
+					srv.Handle("ping", func(c *Conn, m Message) { c.Emit("pong", m.Data) })
+				} else {
+					srv.OnData(func(c *Conn, b []byte) { c.Send(b) })
+				}
+				startServer(t, srv)
+				cl, err := NewClient(srv.Addr(), WithCodec(codec))
+				if err != nil {
+					t.Fatal(err)
+				}
+				w := newWaitFor()
+				var got atomic.Int32
+				hit := func() {
+					if got.Add(1) == n {
+						w.signal()
+					}
+				}
+				if codec.events() {
+					cl.Handle("pong", func(Message) { hit() })
+				} else {
+					cl.OnData(func([]byte) { hit() })
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if err := cl.Connect(ctx); err != nil {
+					t.Fatal(err)
+				}
+				defer cl.Close()
+				b := cl.NewBatch()
+				payload := make([]byte, 64)
+				round := func() {
+					got.Store(0)
+					for range n {
+						var err error
+						if codec.events() {
+							err = b.Emit("ping", payload)
+						} else {
+							err = b.Send(payload)
+						}
+						if err != nil {
+							t.Fatal(err)
+						}
+					}
+					if err := b.Flush(); err != nil {
+						t.Fatal(err)
+					}
+					w.wait(t)
+				}
+				for range 50 { // warm up
+					round()
+				}
+				if a := testing.AllocsPerRun(200, round); a != 0 {
+					t.Fatalf("%.2f allocations per batch of %d, want 0", a, n)
+				}
+			})
+		}
+	}
+}

@@ -148,6 +148,7 @@ func BenchmarkStream(b *testing.B) {
 		b.Run(network, func(b *testing.B) {
 			b.Run("event/64B", func(b *testing.B) { bmStream(b, network, ModeEvent) })
 			b.Run("length/64B", func(b *testing.B) { bmStream(b, network, ModeLength) })
+			b.Run("length-batch/64B", func(b *testing.B) { bmStreamBatch(b, network) })
 		})
 	}
 }
@@ -179,6 +180,27 @@ func bmStream(b *testing.B, network string, mode Mode) {
 			if err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+}
+
+// bmStreamBatch is the length-mode stream sent through a Batch, flushed
+// when its buffer fills and at the end of each send.
+func bmStreamBatch(b *testing.B, network string) {
+	cnt := bmNewCounter()
+	_, cl := bmPair(b, network, LengthCodec(frame.LengthFieldConfig{Size: 4}), func(s *Server) {
+		s.OnData(func(*Conn, []byte) { cnt.hit() })
+	}, nil, WithMaxPending(0, Block, bmTimeout))
+	p := bmData()
+	batch := cl.NewBatch()
+	bmMeasureStream(b, cnt, func(n int) {
+		for range n {
+			if err := batch.Send(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := batch.Flush(); err != nil {
+			b.Fatal(err)
 		}
 	})
 }

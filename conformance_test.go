@@ -220,12 +220,24 @@ func requireIPv6(t *testing.T) {
 // order, or for raw mode as the same byte stream.
 func checkEcho(t *testing.T, cl *Client, r *recv, codec Codec, payloads [][]byte) {
 	t.Helper()
+	checkEchoWith(t, r, codec, payloads, func(event string, p []byte) error { return send(cl, codec, event, p) }, nil)
+}
+
+// checkEchoWith is checkEcho sending with send, then calling flush if not
+// nil.
+func checkEchoWith(t *testing.T, r *recv, codec Codec, payloads [][]byte, send func(event string, p []byte) error, flush func() error) {
+	t.Helper()
 	var all []byte
 	for i, p := range payloads {
-		if err := send(cl, codec, fmt.Sprintf("ev%d", i%3), p); err != nil {
+		if err := send(fmt.Sprintf("ev%d", i%3), p); err != nil {
 			t.Fatalf("send %d (%d bytes): %v", i, len(p), err)
 		}
 		all = append(all, p...)
+	}
+	if flush != nil {
+		if err := flush(); err != nil {
+			t.Fatalf("flush: %v", err)
+		}
 	}
 	if codec.Mode() == ModeRaw {
 		r.wait(t, 20*time.Second, "echoed bytes", func() bool { return len(r.bytes) >= len(all) })

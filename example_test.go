@@ -72,3 +72,36 @@ func ExampleClient_Request() {
 	// 6 <nil>
 	// goipc: remote error for product: no handler for event
 }
+
+func ExampleBatch() {
+	dir, _ := os.MkdirTemp("", "goipc-example")
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	srv, _ := goipc.Listen("unix://" + dir + "/sensor.sock")
+	got := make(chan string, 3)
+	srv.Handle("sample", func(c *goipc.Conn, m goipc.Message) { got <- string(m.Data) })
+	go srv.Serve(ctx)
+
+	cl, _ := goipc.Dial(ctx, srv.Addr())
+	defer cl.Close()
+	b := cl.NewBatch()
+	for _, s := range []string{"21.5", "21.7", "21.6"} {
+		b.Emit("sample", []byte(s)) // buffered: nothing is sent yet
+	}
+	b.Flush() // the three frames go to the connection together
+	for range 3 {
+		select {
+		case s := <-got:
+			fmt.Println(s)
+		case <-ctx.Done():
+			fmt.Println("timed out")
+			return
+		}
+	}
+	// Output:
+	// 21.5
+	// 21.7
+	// 21.6
+}

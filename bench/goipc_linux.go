@@ -22,16 +22,39 @@ import (
 )
 
 // goipcImpl runs both ends with goipc in this process: the server on the
-// gnet engine (unix, tcp) and a goipc Client, with one codec.
-type goipcImpl struct{ codec string }
+// gnet engine (unix, tcp) and a goipc Client, with one codec. With batch
+// set (the goipc/batch lane), the streaming workloads send through a
+// goipc.Batch, flushed when its buffer is full, as std's lane flushes its
+// bufio.Writer; the other workloads do not apply.
+type goipcImpl struct {
+	codec string
+	batch bool
+}
 
-func (g *goipcImpl) Name() string                          { return "goipc/" + g.codec }
+func (g *goipcImpl) Name() string {
+	if g.batch {
+		return "goipc/batch"
+	}
+	return "goipc/" + g.codec
+}
 func (g *goipcImpl) InProcess() bool                       { return true }
 func (g *goipcImpl) Available(context.Context, *Env) error { return nil }
 func (g *goipcImpl) events() bool                          { return g.codec == "event" || g.codec == "json" }
 func (g *goipcImpl) codecOpt() goipc.Option                { return goipc.WithCodec(g.codecValue()) }
 func (g *goipcImpl) send(cl *goipc.Client, p []byte) error {
 	return sendOn(g.events(), cl.Emit, cl.Send, p)
+}
+
+// sender returns what the streaming workloads call for each message.
+func (g *goipcImpl) sender(cl *goipc.Client, p []byte) func() error {
+	if g.batch {
+		b := cl.NewBatch()
+		if g.events() {
+			return func() error { return b.Emit("m", p) }
+		}
+		return func() error { return b.Send(p) }
+	}
+	return func() error { return g.send(cl, p) }
 }
 func (g *goipcImpl) reply(c *goipc.Conn, p []byte) error {
 	return sendOn(g.events(), c.Emit, c.Send, p)
@@ -194,7 +217,7 @@ func (g *goipcImpl) Stream(ctx context.Context, env *Env, w Workload) (Measure, 
 	var stop atomic.Bool
 	var serr atomic.Pointer[error]
 	done := make(chan struct{})
-	go func() { defer close(done); pump(&stop, &serr, func() error { return g.send(cl, p) }) }()
+	go func() { defer close(done); pump(&stop, &serr, g.sender(cl, p)) }()
 	count := n.Load
 	if g.codec == "raw" {
 		count = func() int64 { return n.Load() / int64(w.Size) }
@@ -275,7 +298,7 @@ func (r *rtt) measure(ctx context.Context, env *Env) (Measure, error) {
 }
 
 func (g *goipcImpl) RoundTrips(ctx context.Context, env *Env, w Workload) (Measure, error) {
-	if g.codec == "raw" {
+	if g.codec == "raw" || g.batch {
 		return Measure{}, ErrNotApplicable // raw has no frames to echo one by one
 	}
 	srv, err := goipc.Listen(listenAddr(env, w.Transport), g.codecOpt())
@@ -365,7 +388,7 @@ func (g *goipcImpl) UDP(ctx context.Context, env *Env, w Workload) (Measure, err
 	var stop atomic.Bool
 	var serr atomic.Pointer[error]
 	done := make(chan struct{})
-	go func() { defer close(done); pump(&stop, &serr, func() error { return g.send(cl, p) }) }()
+	go func() { defer close(done); pump(&stop, &serr, g.sender(cl, p)) }()
 	m, err := window(ctx, env, n.Load)
 	stop.Store(true)
 	<-done
@@ -377,7 +400,7 @@ func (g *goipcImpl) UDP(ctx context.Context, env *Env, w Workload) (Measure, err
 }
 
 func (g *goipcImpl) Broadcast(ctx context.Context, env *Env, w Workload) (Measure, error) {
-	if !g.events() {
+	if !g.events() || g.batch {
 		return Measure{}, ErrNotApplicable // Server.Broadcast emits events; BroadcastBytes is the raw one
 	}
 	srv, err := goipc.Listen(listenAddr(env, w.Transport), g.codecOpt(), goipc.WithMaxPending(0, goipc.Block, 10*time.Second))
@@ -421,7 +444,7 @@ func (g *goipcImpl) Broadcast(ctx context.Context, env *Env, w Workload) (Measur
 }
 
 func (g *goipcImpl) Idle(ctx context.Context, env *Env, w Workload) (Measure, error) {
-	if g.codec != "length" && g.codec != "event" {
+	if g.codec != "length" && g.codec != "event" || g.batch {
 		return Measure{}, ErrNotApplicable
 	}
 	var conns atomic.Int64

@@ -26,13 +26,14 @@ import (
 // AllImpls returns every implementation, in table order.
 func AllImpls() []Impl {
 	return []Impl{
-		&goipcImpl{codec: "event"}, &goipcImpl{codec: "length"}, newProcsImpl(), &goipcImpl{codec: "json"}, &goipcImpl{codec: "raw"},
+		&goipcImpl{codec: "event"}, &goipcImpl{codec: "length"}, &goipcImpl{codec: "length", batch: true}, newProcsImpl(), &goipcImpl{codec: "json"}, &goipcImpl{codec: "raw"},
 		udpBatchImpl{}, stdImpl{}, &cImpl{}, &nodeImpl{},
 	}
 }
 
 // ImplsNamed returns the implementations named: "goipc" stands for every
-// goipc lane (each codec in process, goipc/procs, goipc/udp-batch).
+// goipc lane (each codec in process, goipc/batch, goipc/procs,
+// goipc/udp-batch).
 func ImplsNamed(names []string) ([]Impl, error) {
 	all := AllImpls()
 	var out []Impl
