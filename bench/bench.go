@@ -402,7 +402,8 @@ type Target struct {
 // Targets checks the targets in rs (after addRatios): for each
 // placement, the best goipc binary codec row (goipc/event, goipc/length or
 // goipc/procs, the length codec with the server in a child process, the
-// only goipc row in the cross-core placement).
+// only goipc row in the cross-core placement; for streams and UDP also
+// goipc/batch, and for UDP goipc/udp-batch).
 func Targets(rs []Result) []Target {
 	find := func(impl, wl string, p Placement) *Result {
 		for i := range rs {
@@ -461,10 +462,13 @@ func Targets(rs []Result) []Target {
 		out = append(out, t)
 	}
 	bin := []string{"goipc/event", "goipc/length", ImplGoipcProcs}
+	// Streams may also be sent through a Batch, as std's lane sends
+	// through a bufio.Writer.
+	streams := append(bin, "goipc/batch")
 	for _, p := range places {
-		add("stream/unix/64B vs C", p, best("stream/unix/64B", p, false, bin...), find(ImplC, "stream/unix/64B", p), 0.6, false)
-		add("stream/unix/64B vs std", p, best("stream/unix/64B", p, false, bin...), find(ImplStd, "stream/unix/64B", p), 1.5, false)
-		add("stream/tcp/64B vs C", p, best("stream/tcp/64B", p, false, bin...), find(ImplC, "stream/tcp/64B", p), 0.8, false)
+		add("stream/unix/64B vs C", p, best("stream/unix/64B", p, false, streams...), find(ImplC, "stream/unix/64B", p), 0.6, false)
+		add("stream/unix/64B vs std", p, best("stream/unix/64B", p, false, streams...), find(ImplStd, "stream/unix/64B", p), 1.5, false)
+		add("stream/tcp/64B vs C", p, best("stream/tcp/64B", p, false, streams...), find(ImplC, "stream/tcp/64B", p), 0.8, false)
 		for _, tr := range []string{"unix", "tcp"} {
 			wl := "inflight64/" + tr + "/64B"
 			add(wl+" vs C", p, best(wl, p, false, bin...), find(ImplC, wl, p), 0.6, false)
@@ -473,7 +477,7 @@ func Targets(rs []Result) []Target {
 			lw := "latency/" + tr + "/64B"
 			add(lw+" p50 vs C", p, best(lw, p, true, bin...), find(ImplC, lw, p), 1.3, true)
 		}
-		add("udp/64B vs C sendmmsg", p, best("udp/64B", p, false, "goipc/event", "goipc/length", "goipc/udp-batch"), find(ImplC, "udp/64B", p), 0.8, false)
+		add("udp/64B vs C sendmmsg", p, best("udp/64B", p, false, "goipc/event", "goipc/length", "goipc/batch", "goipc/udp-batch"), find(ImplC, "udp/64B", p), 0.8, false)
 		for i := range rs {
 			r := &rs[i]
 			if r.Kind == Idle && r.Placement == p && strings.HasPrefix(r.Impl, "goipc/") && r.Msgs > 0 {
