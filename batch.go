@@ -250,35 +250,15 @@ func (c *Client) writeFrames(f []byte, n int) error {
 	if err := c.stoppedLocked(); err != nil {
 		return err
 	}
-	if conn := c.conn.Load(); conn != nil {
-		select {
-		case <-conn.Done():
-		default:
-			return conn.writeFrame(f)
-		}
+	if conn := c.openConn(); conn != nil {
+		return conn.writeFrame(f)
 	}
-	o := &c.ep.opts
-	if o.outboxMsgs <= 0 {
+	if c.ep.opts.outboxMsgs <= 0 {
 		return ErrNotConnected
 	}
-	if len(c.outbox)+n > o.outboxMsgs || c.outBytes+len(f) > o.outboxBytes {
-		return ErrOutboxFull
+	if err := c.outboxRoomLocked(n, len(f)); err != nil {
+		return err
 	}
-	// One copy, one outbox entry per message (raw mode has no message
-	// boundaries: its bytes stay one entry).
-	f = append([]byte(nil), f...)
-	c.outBytes += len(f)
-	if c.ep.codec.mode == ModeRaw {
-		c.outbox = append(c.outbox, f)
-		return nil
-	}
-	for len(f) > 0 {
-		_, k, err := c.ep.fc.Parse(f)
-		if err != nil || k <= 0 {
-			k = len(f) // not reached: f holds whole frames this endpoint encoded
-		}
-		c.outbox = append(c.outbox, f[:k:k])
-		f = f[k:]
-	}
+	c.outboxAddLocked(append([]byte(nil), f...), n)
 	return nil
 }

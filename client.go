@@ -164,18 +164,7 @@ func (c *Client) OnDestroy(fn func(err error)) { c.onDestroy.Store(&fn) }
 func (c *Client) Connects() int64 { return c.connects.Load() }
 
 // Connected reports whether the client has a live connection.
-func (c *Client) Connected() bool {
-	conn := c.conn.Load()
-	if conn == nil {
-		return false
-	}
-	select {
-	case <-conn.Done():
-		return false
-	default:
-		return true
-	}
-}
+func (c *Client) Connected() bool { return c.openConn() != nil }
 
 // Conn returns the current connection, or nil while disconnected.
 func (c *Client) Conn() *Conn { return c.conn.Load() }
@@ -536,27 +525,64 @@ func (c *Client) queue(event string, data []byte) error {
 	if err := c.stoppedLocked(); err != nil {
 		return err
 	}
-	if conn := c.conn.Load(); conn != nil {
-		select {
-		case <-conn.Done():
-		default:
-			return conn.send(kindEvent, event, 0, data, "")
-		}
+	if conn := c.openConn(); conn != nil {
+		return conn.send(kindEvent, event, 0, data, "")
 	}
-	o := &c.ep.opts
-	if o.outboxMsgs <= 0 {
+	if c.ep.opts.outboxMsgs <= 0 {
 		return ErrNotConnected
 	}
 	f, err := c.ep.appendMessage(nil, kindEvent, event, 0, data, "")
 	if err != nil {
 		return err
 	}
-	if len(c.outbox) >= o.outboxMsgs || c.outBytes+len(f) > o.outboxBytes {
+	if err := c.outboxRoomLocked(1, len(f)); err != nil {
+		return err
+	}
+	c.outboxAddLocked(f, 1)
+	return nil
+}
+
+// openConn returns the current connection unless it has closed, or nil.
+func (c *Client) openConn() *Conn {
+	conn := c.conn.Load()
+	if conn == nil {
+		return nil
+	}
+	select {
+	case <-conn.Done():
+		return nil
+	default:
+		return conn
+	}
+}
+
+// outboxRoomLocked returns ErrOutboxFull unless the outbox can take n more
+// messages of size bytes in all. Under c.mu.
+func (c *Client) outboxRoomLocked(n, size int) error {
+	o := &c.ep.opts
+	if len(c.outbox)+n > o.outboxMsgs || c.outBytes+size > o.outboxBytes {
 		return ErrOutboxFull
 	}
-	c.outbox = append(c.outbox, f)
-	c.outBytes += len(f)
 	return nil
+}
+
+// outboxAddLocked appends f, n whole encoded frames that the outbox now
+// owns, one entry per message (raw mode has no message boundaries: its
+// bytes stay one entry). Under c.mu, after outboxRoomLocked.
+func (c *Client) outboxAddLocked(f []byte, n int) {
+	c.outBytes += len(f)
+	if n == 1 || c.ep.codec.mode == ModeRaw {
+		c.outbox = append(c.outbox, f)
+		return
+	}
+	for len(f) > 0 {
+		_, k, err := c.ep.fc.Parse(f)
+		if err != nil || k <= 0 {
+			k = len(f) // not reached: f holds whole frames this endpoint encoded
+		}
+		c.outbox = append(c.outbox, f[:k:k])
+		f = f[k:]
+	}
 }
 
 // Outbox returns how many messages wait for a connection.
