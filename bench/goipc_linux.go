@@ -181,6 +181,23 @@ func pump(stop *atomic.Bool, errp *atomic.Pointer[error], send func() error) {
 	}
 }
 
+// pumpWindow calls send in a loop (pump) on a goroutine of its own while
+// window measures count; it returns the window's measure, or the error
+// that stopped the sender.
+func pumpWindow(ctx context.Context, env *Env, count func() int64, send func() error) (Measure, error) {
+	var stop atomic.Bool
+	var serr atomic.Pointer[error]
+	done := make(chan struct{})
+	go func() { defer close(done); pump(&stop, &serr, send) }()
+	m, err := window(ctx, env, count)
+	stop.Store(true)
+	<-done
+	if e := serr.Load(); e != nil && err == nil {
+		return Measure{}, *e
+	}
+	return m, err
+}
+
 // keepErr stores the first error. It is a function of its own so that the
 // caller's err does not escape (and allocate) on every message.
 //
@@ -213,30 +230,22 @@ func (g *goipcImpl) Stream(ctx context.Context, env *Env, w Workload) (Measure, 
 		return Measure{}, err
 	}
 	defer cl.Close()
-	p := g.payload(w.Size)
-	var stop atomic.Bool
-	var serr atomic.Pointer[error]
-	done := make(chan struct{})
-	go func() { defer close(done); pump(&stop, &serr, g.sender(cl, p)) }()
 	count := n.Load
 	if g.codec == "raw" {
 		count = func() int64 { return n.Load() / int64(w.Size) }
 	}
-	m, err := window(ctx, env, count)
-	stop.Store(true)
-	<-done
-	if e := serr.Load(); e != nil {
-		return Measure{}, *e
-	}
-	return m, err
+	return pumpWindow(ctx, env, count, g.sender(cl, g.payload(w.Size)))
 }
+
+// micros returns d in microseconds.
+func micros(d time.Duration) float64 { return float64(d) / 1e3 }
 
 // rtt keeps a FIFO of send times and a histogram of round trips.
 type rtt struct {
 	mu        sync.Mutex
 	fifo      []int64
 	head, n   int
-	h         hist
+	h         Histogram
 	count     int64
 	measuring bool
 	base      time.Time
@@ -265,7 +274,7 @@ func (r *rtt) got() {
 		r.n--
 		r.count++
 		if r.measuring {
-			r.h.add(time.Duration(t - s))
+			r.h.Add(time.Duration(t - s))
 		}
 	}
 	r.mu.Unlock()
@@ -278,7 +287,7 @@ func (r *rtt) measure(ctx context.Context, env *Env) (Measure, error) {
 	}
 	r.mu.Lock()
 	r.measuring = true
-	r.h.reset()
+	r.h.Reset()
 	n0 := r.count
 	r.mu.Unlock()
 	m0, t0 := mallocs(), time.Now()
@@ -288,7 +297,7 @@ func (r *rtt) measure(ctx context.Context, env *Env) (Measure, error) {
 	r.mu.Lock()
 	r.measuring = false
 	el := time.Since(t0)
-	m := Measure{Msgs: r.count - n0, Elapsed: el, P50: r.h.quantile(0.5), P99: r.h.quantile(0.99), P999: r.h.quantile(0.999)}
+	m := Measure{Msgs: r.count - n0, Elapsed: el, P50: micros(r.h.Quantile(0.5)), P99: micros(r.h.Quantile(0.99)), P999: micros(r.h.Quantile(0.999))}
 	r.mu.Unlock()
 	m.Allocs = mallocs() - m0
 	if m.Msgs == 0 {
@@ -384,17 +393,7 @@ func (g *goipcImpl) UDP(ctx context.Context, env *Env, w Workload) (Measure, err
 		return Measure{}, err
 	}
 	defer cl.Close()
-	p := g.payload(w.Size)
-	var stop atomic.Bool
-	var serr atomic.Pointer[error]
-	done := make(chan struct{})
-	go func() { defer close(done); pump(&stop, &serr, g.sender(cl, p)) }()
-	m, err := window(ctx, env, n.Load)
-	stop.Store(true)
-	<-done
-	if e := serr.Load(); e != nil && err == nil {
-		return m, *e
-	}
+	m, err := pumpWindow(ctx, env, n.Load, g.sender(cl, g.payload(w.Size)))
 	m.Note = "received datagrams (loss under overload is not counted)"
 	return m, err
 }
@@ -429,16 +428,7 @@ func (g *goipcImpl) Broadcast(ctx context.Context, env *Env, w Workload) (Measur
 		return Measure{}, fmt.Errorf("clients connected: %d of %d", conns.Load(), w.Clients)
 	}
 	p := g.payload(w.Size)
-	var stop atomic.Bool
-	var serr atomic.Pointer[error]
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		pump(&stop, &serr, func() error { _, err := srv.Broadcast("m", p); return err })
-	}()
-	m, err := window(ctx, env, n.Load)
-	stop.Store(true)
-	<-done
+	m, err := pumpWindow(ctx, env, n.Load, func() error { _, err := srv.Broadcast("m", p); return err })
 	m.Note = "deliveries/s (broadcasts × clients)"
 	return m, err
 }

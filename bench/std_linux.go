@@ -34,6 +34,21 @@ func stdListen(env *Env, transport string) (net.Listener, error) {
 	return net.Listen("tcp", "127.0.0.1:0")
 }
 
+// stdCount reads frames from c until it fails, counting them in n; size
+// is the payload size expected (the buffer grows if one is larger).
+func stdCount(c net.Conn, size int, n *atomic.Int64) {
+	br := bufio.NewReaderSize(c, stdBuf)
+	var hdr [4]byte
+	buf := make([]byte, 0, size)
+	for {
+		var err error
+		if buf, err = stdRead(br, &hdr, buf); err != nil {
+			return
+		}
+		n.Add(1)
+	}
+}
+
 func stdRead(br *bufio.Reader, hdr *[4]byte, buf []byte) ([]byte, error) {
 	if _, err := io.ReadFull(br, hdr[:]); err != nil {
 		return buf, err
@@ -94,18 +109,7 @@ func (stdImpl) Stream(ctx context.Context, env *Env, w Workload) (Measure, error
 		return Measure{}, err
 	}
 	var n atomic.Int64
-	stop := stdServe(ln, func(c net.Conn) {
-		br := bufio.NewReaderSize(c, stdBuf)
-		var hdr [4]byte
-		buf := make([]byte, 0, w.Size)
-		for {
-			var err error
-			if buf, err = stdRead(br, &hdr, buf); err != nil {
-				return
-			}
-			n.Add(1)
-		}
-	})
+	stop := stdServe(ln, func(c net.Conn) { stdCount(c, w.Size, &n) })
 	defer stop()
 	cc, err := net.Dial(ln.Addr().Network(), ln.Addr().String())
 	if err != nil {
@@ -295,16 +299,7 @@ func (stdImpl) Broadcast(ctx context.Context, env *Env, w Workload) (Measure, er
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			br := bufio.NewReaderSize(cc, stdBuf)
-			var hdr [4]byte
-			buf := make([]byte, 0, w.Size)
-			for {
-				var err error
-				if buf, err = stdRead(br, &hdr, buf); err != nil {
-					return
-				}
-				n.Add(1)
-			}
+			stdCount(cc, w.Size, &n)
 		}()
 	}
 	// The broadcaster writes each message into every client's bufio.Writer
