@@ -74,19 +74,6 @@ func TestSmoke(t *testing.T) {
 	}
 }
 
-func TestHist(t *testing.T) {
-	var h hist
-	for i := 1; i <= 1000; i++ {
-		h.add(time.Duration(i) * time.Microsecond)
-	}
-	for _, c := range []struct{ q, want float64 }{{0.5, 500}, {0.99, 990}, {0.999, 999}} {
-		got := h.quantile(c.q)
-		if got < c.want*0.96 || got > c.want*1.04 {
-			t.Errorf("quantile(%v) = %v µs, want about %v", c.q, got, c.want)
-		}
-	}
-}
-
 func TestWorkloadNames(t *testing.T) {
 	seen := map[string]bool{}
 	for _, w := range Workloads(nil, nil, nil, 0) {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/bits"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -422,57 +421,6 @@ func fields(line string) map[string]float64 {
 
 // ---- latency histogram ----
 
-// hist is a log-linear latency histogram in nanoseconds (32 sub-buckets per
-// power of two, about 3% resolution) that never allocates.
-type hist struct {
-	b [64 + 40*32]uint64
-	n uint64
-}
-
-func histIndex(v uint64) int {
-	if v < 64 {
-		return int(v)
-	}
-	e := bits.Len64(v) - 6
-	return e*32 + int(v>>uint(e))
-}
-
-func (h *hist) add(d time.Duration) {
-	if d < 0 {
-		d = 0
-	}
-	i := histIndex(uint64(d))
-	if i >= len(h.b) {
-		i = len(h.b) - 1
-	}
-	h.b[i]++
-	h.n++
-}
-
-func (h *hist) reset() { *h = hist{} }
-
-// quantile returns the q-quantile in microseconds.
-func (h *hist) quantile(q float64) float64 {
-	if h.n == 0 {
-		return 0
-	}
-	want := uint64(q*float64(h.n-1)) + 1
-	var acc uint64
-	for i, c := range h.b {
-		acc += c
-		if acc >= want {
-			if i < 64 {
-				return float64(i) / 1e3
-			}
-			e := i/32 - 1
-			m := uint64(i - e*32)
-			// midpoint of the bucket
-			lo := m << uint(e)
-			return (float64(lo) + float64(uint64(1)<<uint(e))/2) / 1e3
-		}
-	}
-	return 0
-}
 
 // mallocs returns the process's allocation count.
 func mallocs() int64 {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/seed-fc4a2f4b/goipc"
+	"github.com/seed-fc4a2f4b/goipc/bench"
 )
 
 const benchExamples = `  goipc bench                                        # unix, 64 and 1024 B, 1 and 64 in flight, 1s a row
@@ -440,7 +441,7 @@ type benchClient struct {
 	resent    atomic.Int64 // messages sent again by the UDP watchdog
 
 	mu    sync.Mutex // guards hist, count and, in raw mode, the FIFO
-	hist  histogram
+	hist  bench.Histogram
 	count int64
 
 	// raw mode: replies are a byte stream; send times wait in a FIFO.
@@ -514,7 +515,7 @@ func (b *benchClient) record(sent int64) {
 	b.replies.Add(1)
 	if b.measuring.Load() {
 		b.mu.Lock()
-		b.hist.add(time.Duration(b.now() - sent))
+		b.hist.Add(time.Duration(b.now() - sent))
 		b.count++
 		b.mu.Unlock()
 	}
@@ -640,8 +641,8 @@ func benchOne(ctx context.Context, cfg benchConfig, addr string, opts []goipc.Op
 	r.Seconds = elapsed.Seconds()
 	r.MsgsPerSec = float64(b.count) / elapsed.Seconds()
 	r.MBPerSec = r.MsgsPerSec * float64(r.Size) / 1e6
-	r.P50us = float64(b.hist.quantile(0.50)) / 1e3
-	r.P99us = float64(b.hist.quantile(0.99)) / 1e3
+	r.P50us = float64(b.hist.Quantile(0.50)) / 1e3
+	r.P99us = float64(b.hist.Quantile(0.99)) / 1e3
 	if b.count == 0 {
 		return errors.New("no replies")
 	}
