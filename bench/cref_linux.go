@@ -100,11 +100,10 @@ func (c *cImpl) Stream(ctx context.Context, env *Env, w Workload) (Measure, erro
 		return Measure{}, err
 	}
 	defer sink.kill()
-	l, err := sink.line(ctx, "listening ", 10*time.Second)
+	addr, err := sink.listening(ctx, "listening ")
 	if err != nil {
 		return Measure{}, err
 	}
-	addr := strings.TrimPrefix(l, "listening ")
 	send, err := startChild(env.ClientCPU, c.bin, "stream-send", addr, strconv.Itoa(w.Size), secsArg(env.Duration))
 	if err != nil {
 		return Measure{}, err
@@ -127,11 +126,10 @@ func (c *cImpl) RoundTrips(ctx context.Context, env *Env, w Workload) (Measure, 
 		return Measure{}, err
 	}
 	defer srv.kill()
-	l, err := srv.line(ctx, "listening ", 10*time.Second)
+	addr, err := srv.listening(ctx, "listening ")
 	if err != nil {
 		return Measure{}, err
 	}
-	addr := strings.TrimPrefix(l, "listening ")
 	// The C client has no warm-up phase: it runs warm-up + duration and the
 	// whole run counts (the first round trips cost little against the rest).
 	cl, err := startChild(env.ClientCPU, c.bin, "rtt", addr, strconv.Itoa(w.Size), strconv.Itoa(w.Window), secsArg(env.Duration))
@@ -154,11 +152,10 @@ func (c *cImpl) UDP(ctx context.Context, env *Env, w Workload) (Measure, error) 
 		return Measure{}, err
 	}
 	defer sink.kill()
-	l, err := sink.line(ctx, "listening ", 10*time.Second)
+	addr, err := sink.listening(ctx, "listening ")
 	if err != nil {
 		return Measure{}, err
 	}
-	addr := strings.TrimPrefix(l, "listening ")
 	send, err := startChild(env.ClientCPU, c.bin, "udp-send", addr, strconv.Itoa(w.Size), secsArg(env.Duration+env.Warmup+300*time.Millisecond))
 	if err != nil {
 		return Measure{}, err

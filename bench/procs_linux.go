@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 )
@@ -89,11 +88,11 @@ func (p *procsImpl) RoundTrips(ctx context.Context, env *Env, w Workload) (Measu
 		return Measure{}, err
 	}
 	defer srv.stop(5 * time.Second)
-	l, err := srv.line(ctx, "listening on ", 10*time.Second)
+	addr, err := srv.listening(ctx, "listening on ")
 	if err != nil {
 		return Measure{}, err
 	}
-	m, err := p.client.clientRoundTrips(ctx, env, w, strings.TrimPrefix(l, "listening on "))
+	m, err := p.client.clientRoundTrips(ctx, env, w, addr)
 	select {
 	case <-srv.done:
 		if err == nil {

@@ -374,6 +374,13 @@ func (c *child) line(ctx context.Context, prefix string, timeout time.Duration) 
 	}
 }
 
+// listening waits (at most 10 s) for the server's "<prefix><address>"
+// line and returns the address.
+func (c *child) listening(ctx context.Context, prefix string) (string, error) {
+	l, err := c.line(ctx, prefix, 10*time.Second)
+	return strings.TrimPrefix(l, prefix), err
+}
+
 // wait waits for the process to exit.
 func (c *child) wait(ctx context.Context, timeout time.Duration) error {
 	select {
