@@ -426,9 +426,6 @@ func fields(line string) map[string]float64 {
 	return m
 }
 
-// ---- latency histogram ----
-
-
 // mallocs returns the process's allocation count.
 func mallocs() int64 {
 	var ms runtime.MemStats
