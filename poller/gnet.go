@@ -139,6 +139,7 @@ type gnetConn struct {
 	e         *LoopEngine
 	c         *Conn
 	gc        gnet.Conn
+	src       loopSource
 	dec       frame.Decoder
 	iov       [2][]byte
 	busy      *atomic.Int32 // shared by the connections of one loop
@@ -171,13 +172,6 @@ func (t *gnetConn) closeStart() time.Time {
 	return now
 }
 
-// gnetSource adapts gnet.Conn to frame.Source.
-type gnetSource struct{ gc gnet.Conn }
-
-func (s gnetSource) Peek(n int) ([]byte, error) { return s.gc.Peek(n) }
-func (s gnetSource) Discard(n int) (int, error) { return s.gc.Discard(n) }
-func (s gnetSource) Buffered() int              { return s.gc.InboundBuffered() }
-
 type gnetHandler struct {
 	gnet.BuiltinEventEngine
 	e *LoopEngine
@@ -195,7 +189,9 @@ func (h *gnetHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close
 	}
 	t.gc, t.busy = gc, e.loopBusy(gc.EventLoop())
-	t.dec = *frame.NewDecoder(gnetSource{gc}, e.cfg.Codec)
+	_, exact := e.cfg.Codec.(*frame.LengthField)
+	t.src = loopSource{gc: gc, exact: exact}
+	t.dec = *frame.NewDecoder(&t.src, e.cfg.Codec)
 	c := newConn(&e.cfg, &e.reg, t, gc.LocalAddr(), gc.RemoteAddr())
 	t.c = c
 	e.reg.add(c)
@@ -243,11 +239,17 @@ func (h *gnetHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 	if err == io.ErrShortBuffer {
 		err = nil
 	}
+	if err == nil {
+		// Leave gnet nothing: an incomplete frame goes to the carry.
+		if err = t.dec.Discard(); err == nil {
+			err = t.src.stash()
+		}
+	}
 	if err != nil {
 		c.setErr(err)
 		return gnet.Close
 	}
-	c.notePartial(gc.InboundBuffered(), frames > 0, time.Now().UnixNano())
+	c.notePartial(t.src.total(), frames > 0, time.Now().UnixNano())
 	c.wakeFlag.Store(false)
 	return h.flush(c, t)
 }
@@ -378,7 +380,8 @@ func (h *gnetHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	if t.roomFile != nil {
 		t.roomFile.Close() // before gnet closes the socket: no duplicate may keep it open
 	}
-	err = gnetCloseErr(err, gc.Fd(), gc.InboundBuffered())
+	err = gnetCloseErr(err, gc.Fd(), t.src.total())
+	t.src.drop()
 	err = c.finish(err)
 	c.out.dropHead() // on the loop: the flusher is done with c
 	h.e.h.OnClose(c, err)
