@@ -219,7 +219,11 @@ type Engine = poller.EngineKind
 const (
 	// EngineAuto (the default) uses gnet event loops, except with
 	// GOMAXPROCS 1, where goroutines answer faster (the loop's own
-	// epoll_wait thread and the Go scheduler take turns on one P).
+	// epoll_wait thread and the Go scheduler take turns on one P): there
+	// the first 64 connections open at once (poller.AutoGoroutineConns)
+	// get goroutines, and only connections beyond them a loop, so that
+	// thousands of mostly idle connections still cost about 2 KiB and
+	// no goroutine each.
 	EngineAuto = poller.EngineAuto
 	// EngineLoop forces event loops: no goroutine per connection, the
 	// least memory per idle connection. Not on Windows.

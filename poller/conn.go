@@ -56,7 +56,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Engine selects the engine NewServerEngine returns. The zero value,
 	// EngineAuto, means event loops where the OS has them, except with
-	// GOMAXPROCS 1, where goroutines (see NewServerEngine for why).
+	// GOMAXPROCS 1, where goroutines for the first AutoGoroutineConns
+	// connections (see NewServerEngine for why).
 	Engine EngineKind
 }
 

@@ -416,8 +416,9 @@ func (a slogAdapter) Errorf(f string, args ...any) { a.l.Error(fmt.Sprintf("gnet
 func (a slogAdapter) Fatalf(f string, args ...any) { a.l.Error(fmt.Sprintf("gnet: "+f, args...)) }
 
 // NewServerEngine returns the engine servers use on this OS, as
-// cfg.Engine selects: gnet event loops, except that EngineAuto picks the
-// goroutine engine when GOMAXPROCS is 1.
+// cfg.Engine selects: gnet event loops, except that EngineAuto with
+// GOMAXPROCS 1 serves its first AutoGoroutineConns connections with the
+// goroutine engine and only the rest on a loop (splitEngine).
 //
 // Why: a gnet loop sleeps in its own epoll_wait system call, outside the
 // Go scheduler's netpoller. With one P, every hand-off between that thread
@@ -431,19 +432,110 @@ func (a slogAdapter) Fatalf(f string, args ...any) { a.l.Error(fmt.Sprintf("gnet
 // root package's benchmarks, same-run pairs) it cut 1-in-flight latency
 // p50 from 14.2–14.6 to 10.2–10.3 µs and p99 from 210–222 to 11–129 µs,
 // and took 64-in-flight round trips from 0.25–0.31× to 0.67–0.68× the
-// std net+bufio baseline. Its cost is two
-// goroutines per connection (about 7 KiB of heap each idle connection on
-// Linux, which holds no read buffer while idle: 71 KiB before), so with
-// many mostly idle connections on one core EngineLoop is still leaner
-// (about 1.8 KiB, no goroutine).
+// std net+bufio baseline. Its cost is two goroutines per connection
+// (about 7 KiB of heap each idle connection on Linux, which holds no read
+// buffer while idle), against about 2 KiB and no goroutine on a loop: so
+// past the first AutoGoroutineConns, connections go to a loop.
 func NewServerEngine(cfg Config, h Handler, loops int) (Engine, error) {
 	switch cfg.Engine {
 	case EngineGoroutine:
 		return NewGoEngine(cfg, h)
 	case EngineAuto:
 		if runtime.GOMAXPROCS(0) == 1 {
-			return NewGoEngine(cfg, h)
+			return newSplitEngine(cfg, h, loops)
 		}
 	}
 	return NewLoopEngine(cfg, h, loops)
+}
+
+// AutoGoroutineConns is how many connections, open at once, EngineAuto
+// serves with goroutines at GOMAXPROCS 1 before it puts further ones on
+// an event loop. Their memory (about 7 KiB each, idle) is then a small
+// share of a server with thousands of connections.
+const AutoGoroutineConns = 64
+
+// splitEngine is EngineAuto at GOMAXPROCS 1: a GoEngine for the first
+// AutoGoroutineConns connections open at once, and a LoopEngine, started
+// when first needed, for the connections beyond. A connection stays on
+// the engine it started on; a goroutine slot freed by a close goes to the
+// next connection.
+type splitEngine struct {
+	cfg   Config
+	h     Handler
+	loops int
+	goe   *GoEngine
+	onGo  atomic.Int64 // connections on goe, open or being added
+
+	mu     sync.Mutex
+	loop   *LoopEngine // nil until a connection needs it
+	closed bool
+}
+
+func newSplitEngine(cfg Config, h Handler, loops int) (*splitEngine, error) {
+	e := &splitEngine{cfg: cfg, h: h, loops: loops}
+	goe, err := NewGoEngine(cfg, splitGoHandler{e})
+	if err != nil {
+		return nil, err
+	}
+	e.goe = goe
+	return e, nil
+}
+
+// splitGoHandler is the goroutine side's Handler: the server's, plus the
+// count of connections on it.
+type splitGoHandler struct{ e *splitEngine }
+
+func (s splitGoHandler) OnOpen(c *Conn)                  { s.e.h.OnOpen(c) }
+func (s splitGoHandler) OnFrame(c *Conn, p []byte) error { return s.e.h.OnFrame(c, p) }
+func (s splitGoHandler) OnClose(c *Conn, err error) {
+	s.e.h.OnClose(c, err)
+	s.e.onGo.Add(-1)
+}
+
+// Add implements Engine.
+func (e *splitEngine) Add(nc net.Conn) (*Conn, error) {
+	if e.onGo.Add(1) <= AutoGoroutineConns {
+		c, err := e.goe.Add(nc)
+		if err != nil {
+			e.onGo.Add(-1)
+		}
+		return c, err
+	}
+	e.onGo.Add(-1)
+	loop, err := e.loopEngine()
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return loop.Add(nc)
+}
+
+// loopEngine returns the loop side, starting it on first use.
+func (e *splitEngine) loopEngine() (*LoopEngine, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	if e.loop == nil {
+		loop, err := NewLoopEngine(e.cfg, e.h, e.loops)
+		if err != nil {
+			return nil, err
+		}
+		e.loop = loop
+	}
+	return e.loop, nil
+}
+
+// Close implements Engine.
+func (e *splitEngine) Close() error {
+	e.mu.Lock()
+	e.closed = true
+	loop := e.loop
+	e.mu.Unlock()
+	err := e.goe.Close()
+	if loop != nil {
+		err = errors.Join(err, loop.Close())
+	}
+	return err
 }

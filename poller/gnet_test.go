@@ -5,8 +5,10 @@ package poller
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -107,7 +109,7 @@ func TestLoopSocketFullResumes(t *testing.T) {
 	h := opener{make(chan *Conn, 1)}
 	for _, network := range []string{"unix", "tcp"} {
 		t.Run(network, func(t *testing.T) {
-			e, err := NewServerEngine(Config{Codec: codec, MaxPending: 64 << 20}, h, 1)
+			e, err := NewLoopEngine(Config{Codec: codec, MaxPending: 64 << 20}, h, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,3 +156,85 @@ func TestLoopSocketFullResumes(t *testing.T) {
 		})
 	}
 }
+
+// EngineAuto at GOMAXPROCS 1 serves the first AutoGoroutineConns
+// connections open at once with goroutines and the rest on a loop; a
+// slot freed by a close goes to the next connection. Both kinds echo.
+func TestSplitEngine(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	codec := frame.MustLengthField(frame.LengthFieldConfig{})
+	h := &openTracker{echo: echo{codec}, opened: make(chan *Conn, AutoGoroutineConns+8), closed: make(chan error, AutoGoroutineConns+8)}
+	e, err := NewServerEngine(Config{Codec: codec}, h, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if _, ok := e.(*splitEngine); !ok {
+		t.Fatalf("EngineAuto at GOMAXPROCS 1: %T, want *splitEngine", e)
+	}
+	addr := serve(t, "unix", e)
+	open := func() (net.Conn, *Conn) {
+		nc, err := net.Dial("unix", addr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		select {
+		case c := <-h.opened:
+			return nc, c
+		case <-time.After(5 * time.Second):
+			t.Fatal("no OnOpen")
+			return nil, nil
+		}
+	}
+	onLoop := func(c *Conn) bool { _, ok := c.tr.(*gnetConn); return ok }
+	echoes := func(nc net.Conn, i int) {
+		want := fmt.Appendf(nil, "conn %d", i)
+		f, _ := codec.Append(nil, want)
+		if _, err := nc.Write(f); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(f))
+		nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadFull(nc, got); err != nil || !bytes.Equal(got, f) {
+			t.Fatalf("conn %d: echo %q, %v", i, got, err)
+		}
+	}
+	var first net.Conn
+	for i := range AutoGoroutineConns + 3 {
+		nc, c := open()
+		if want := i >= AutoGoroutineConns; onLoop(c) != want {
+			t.Fatalf("connection %d: on a loop %v, want %v", i, onLoop(c), want)
+		}
+		if i == 0 {
+			first = nc
+		}
+		echoes(nc, i)
+	}
+	first.Close()
+	select {
+	case <-h.closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no OnClose")
+	}
+	if nc, c := open(); onLoop(c) {
+		t.Fatal("a freed goroutine slot was not reused")
+	} else {
+		echoes(nc, -1)
+	}
+	if nc, c := open(); !onLoop(c) {
+		t.Fatal("past AutoGoroutineConns, a connection is not on a loop")
+	} else {
+		echoes(nc, -2)
+	}
+}
+
+// openTracker is echo that reports opens and closes.
+type openTracker struct {
+	echo
+	opened chan *Conn
+	closed chan error
+}
+
+func (h *openTracker) OnOpen(c *Conn)             { h.opened <- c }
+func (h *openTracker) OnClose(c *Conn, err error) { h.closed <- err }

@@ -29,27 +29,19 @@ func TestPeerVanishesMidFrame(t *testing.T) {
 		srv.HandleAny(func(c *goipc.Conn, m goipc.Message) { t.Error("a half frame was delivered") })
 		start(t, srv)
 		nw, a := splitAddr(srv.Addr())
-		// Warm up: one peer through the same path, so lazily built state
-		// (loop buffers, pools) is in the baseline.
-		vanish(t, nw, a, 1, frameLen, sent)
-		waitUntil(t, 10*time.Second, "warm-up peer gone", func() bool { return len(srv.Conns()) == 0 })
+		// Warm up: 100 peers at once through the same path, so lazily
+		// built state is in the baseline: loop buffers, pools, and the
+		// goroutine engine's bounded free list of read buffers (64 of
+		// 64 KiB; at GOMAXPROCS 1 EngineAuto serves the first 64
+		// connections with goroutines).
+		for _, c := range holdHalfFrames(t, srv, nw, a, 100, frameLen, sent) {
+			c.Close()
+		}
+		waitUntil(t, 10*time.Second, "warm-up peers gone", func() bool { return len(srv.Conns()) == 0 })
 
 		base := memSnapshot()
 		baseG := runtime.NumGoroutine()
-		conns := make([]net.Conn, 0, n)
-		for range n {
-			c, err := net.Dial(nw, a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := c.Write(halfFrame(frameLen, sent)); err != nil {
-				t.Fatal(err)
-			}
-			conns = append(conns, c)
-		}
-		waitUntil(t, 20*time.Second, "server to hold every peer", func() bool { return len(srv.Conns()) == n })
-		// The server has read the half frames (wait until gnet has them).
-		time.Sleep(50 * time.Millisecond)
+		conns := holdHalfFrames(t, srv, nw, a, n, frameLen, sent)
 		held := memSnapshot()
 		heldG := runtime.NumGoroutine()
 		for _, c := range conns {
@@ -93,13 +85,27 @@ func halfFrame(frameLen, sent int) []byte {
 	return b
 }
 
-func vanish(t *testing.T, nw, a string, n, frameLen, sent int) {
+// holdHalfFrames connects n peers that each send the first sent bytes of
+// a frame of frameLen bytes, and returns them once the server holds every
+// one and has read their bytes: its heap in use has grown by at least
+// n×sent (each half frame sits in a read buffer or a loop's carry).
+func holdHalfFrames(t *testing.T, srv *goipc.Server, nw, a string, n, frameLen, sent int) []net.Conn {
+	t.Helper()
+	before := memSnapshot().HeapInuse
+	conns := make([]net.Conn, 0, n)
 	for range n {
 		c, err := net.Dial(nw, a)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.Write(halfFrame(frameLen, sent))
-		c.Close()
+		if _, err := c.Write(halfFrame(frameLen, sent)); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
 	}
+	waitUntil(t, 20*time.Second, "server to hold every peer", func() bool { return len(srv.Conns()) == n })
+	waitUntil(t, 20*time.Second, "server to read every half frame", func() bool {
+		return memSnapshot().HeapInuse >= before+uint64(n*sent)
+	})
+	return conns
 }
