@@ -472,24 +472,15 @@ type splitEngine struct {
 }
 
 func newSplitEngine(cfg Config, h Handler, loops int) (*splitEngine, error) {
-	e := &splitEngine{cfg: cfg, h: h, loops: loops}
-	goe, err := NewGoEngine(cfg, splitGoHandler{e})
+	goe, err := NewGoEngine(cfg, h)
 	if err != nil {
 		return nil, err
 	}
-	e.goe = goe
+	e := &splitEngine{cfg: cfg, h: h, loops: loops, goe: goe}
+	// Set before any connection is added: the handler's frames go to
+	// it directly, and a close frees the goroutine slot.
+	goe.afterClose = func() { e.onGo.Add(-1) }
 	return e, nil
-}
-
-// splitGoHandler is the goroutine side's Handler: the server's, plus the
-// count of connections on it.
-type splitGoHandler struct{ e *splitEngine }
-
-func (s splitGoHandler) OnOpen(c *Conn)                  { s.e.h.OnOpen(c) }
-func (s splitGoHandler) OnFrame(c *Conn, p []byte) error { return s.e.h.OnFrame(c, p) }
-func (s splitGoHandler) OnClose(c *Conn, err error) {
-	s.e.h.OnClose(c, err)
-	s.e.onGo.Add(-1)
 }
 
 // Add implements Engine.

@@ -37,6 +37,10 @@ type GoEngine struct {
 
 	bmu  sync.Mutex
 	bufs []*bufio.Reader // free read buffers, at most maxFreeBufs
+
+	// afterClose, when set (splitEngine), runs after each connection's
+	// OnClose.
+	afterClose func()
 }
 
 // maxFreeBufs bounds the read buffers an engine keeps for connections that
@@ -245,6 +249,9 @@ func (e *GoEngine) read(t *goConn) {
 	e.reg.remove(c)
 	err = c.finish(err)
 	e.h.OnClose(c, err)
+	if e.afterClose != nil {
+		e.afterClose()
+	}
 }
 
 func (e *GoEngine) write(t *goConn) {
