@@ -8,8 +8,9 @@ import (
 
 // Source is a buffered byte stream read in place: Peek shows buffered
 // bytes without consuming them, Discard consumes them. *bufio.Reader
-// satisfies it; a gnet.Conn does through a two-line adapter whose Buffered
-// calls InboundBuffered.
+// satisfies it; so does goipc's source for a gnet.Conn (poller's
+// loopSource), which reports as Buffered only the bytes it can show
+// without a copy and moves more in when a Peek asks for them.
 //
 // Peek(n) must either return n bytes or an error: a blocking source waits
 // for them (bufio.Reader), a non-blocking one fails at once (gnet returns
