@@ -85,7 +85,7 @@ func (b *Batch) Emit(event string, data []byte) error {
 		}
 		return b.cl.sendSeq(event, data)
 	}
-	return b.add(event, data)
+	return b.add(false, event, data)
 }
 
 // Send adds data as one frame (length mode) or as bytes (raw mode). Errors
@@ -94,10 +94,12 @@ func (b *Batch) Send(data []byte) error {
 	if b.ep.codec.events() {
 		return ErrEvents
 	}
-	return b.add("", data)
+	return b.add(true, "", data)
 }
 
-func (b *Batch) add(event string, data []byte) error {
+// add encodes one message into the buffer: data as a bare frame for Send,
+// else an event (whose name may be empty) in the endpoint's envelope.
+func (b *Batch) add(send bool, event string, data []byte) error {
 	ep := b.ep
 	need := ep.maxLen(event, data, "")
 	full := len(b.buf)+need > cap(b.buf)
@@ -109,13 +111,13 @@ func (b *Batch) add(event string, data []byte) error {
 			return err
 		}
 		if need > cap(b.buf) {
-			return b.sendAlone(event, data)
+			return b.sendAlone(send, event, data)
 		}
 	}
 	var out []byte
 	var err error
-	if event == "" && ep.lf != nil {
-		out, err = ep.lf.Append(b.buf, data)
+	if send {
+		out, err = ep.appendFrame(b.buf, data)
 	} else {
 		out, err = ep.appendMessage(b.buf, kindEvent, event, 0, data, "")
 	}
@@ -153,14 +155,14 @@ func (b *Batch) peer() *udpPeer {
 
 // sendAlone sends a message too large for the buffer the way Emit and
 // Send do.
-func (b *Batch) sendAlone(event string, data []byte) error {
+func (b *Batch) sendAlone(send bool, event string, data []byte) error {
 	if b.cl != nil {
-		if event == "" {
+		if send {
 			return b.cl.Send(data)
 		}
 		return b.cl.send(event, data)
 	}
-	if event == "" {
+	if send {
 		return b.conn.sendFrame(data)
 	}
 	return b.conn.send(kindEvent, event, 0, data, "")

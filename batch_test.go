@@ -48,6 +48,42 @@ func TestConformanceBatch(t *testing.T) {
 	})
 }
 
+// An event's name may be empty: a batch sends it in the envelope, as
+// Emit does, whether it is buffered or too large for the buffer and sent
+// alone (it is not a bare frame, which Send makes).
+func TestBatchEmitEmptyName(t *testing.T) {
+	codec := EventCodec()
+	srv, err := Listen("unix://"+shortTempDir(t)+"/b.sock", WithCodec(codec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 4)
+	srv.Handle("", func(c *Conn, m Message) { got <- bytes.Clone(m.Data) })
+	srv.HandleAny(func(c *Conn, m Message) { t.Errorf("event %q delivered, want the empty name", m.Event) })
+	startServer(t, srv)
+	cl, _ := dialRecv(t, srv.Addr(), codec, WithRingSize(4096))
+	b := cl.NewBatch()
+	want := [][]byte{[]byte("small"), bytes.Repeat([]byte{7}, 10000)}
+	for _, p := range want {
+		if err := b.Emit("", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range want {
+		select {
+		case g := <-got:
+			if !bytes.Equal(g, p) {
+				t.Fatalf("message %d: %d bytes, want %d", i, len(g), len(p))
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("message %d (%d bytes) not delivered", i, len(p))
+		}
+	}
+}
+
 // A server connection's batch sends to that client.
 func TestServerConnBatch(t *testing.T) {
 	for _, tp := range transports() {

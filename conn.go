@@ -146,12 +146,7 @@ func (c *Conn) sendFrame(data []byte) error {
 	if err != nil {
 		return err
 	}
-	if ep.lf != nil {
-		b, err = ep.lf.Append(b, data)
-	} else {
-		b, err = ep.fc.Append(b, data)
-	}
-	if err != nil {
+	if b, err = ep.appendFrame(b, data); err != nil {
 		c.pc.Abort()
 		return err
 	}

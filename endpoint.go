@@ -202,6 +202,16 @@ func (ep *endpoint) appendMessage(dst []byte, kind msgKind, event string, id uin
 	return ep.fc.End(out, mark)
 }
 
+// appendFrame encodes data as one frame with no envelope at the end of
+// dst: Send's encoding (length and raw modes), which is appendMessage's
+// there without its checks and mode switch.
+func (ep *endpoint) appendFrame(dst, data []byte) ([]byte, error) {
+	if ep.lf != nil {
+		return ep.lf.Append(dst, data)
+	}
+	return ep.fc.Append(dst, data)
+}
+
 // dispatch decodes one frame and calls its handler.
 func (ep *endpoint) dispatch(c *Conn, p []byte) error {
 	switch ep.codec.mode {
