@@ -53,6 +53,40 @@ func (w *waitFor) signal() {
 	}
 }
 
+// allocPingPong starts a server at addr that answers every message on its
+// event loop ("ping" with "pong" in the event codecs, the same bytes in
+// the others) and returns a client, connected and closed at the end of
+// the test, that calls onReply for each answer.
+func allocPingPong(t *testing.T, addr string, codec Codec, onReply func()) *Client {
+	t.Helper()
+	srv, err := Listen(addr, WithCodec(codec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if codec.events() {
+		srv.Handle("ping", func(c *Conn, m Message) { c.Emit("pong", m.Data) })
+	} else {
+		srv.OnData(func(c *Conn, b []byte) { c.Send(b) })
+	}
+	startServer(t, srv)
+	cl, err := NewClient(srv.Addr(), WithCodec(codec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if codec.events() {
+		cl.Handle("pong", func(Message) { onReply() })
+	} else {
+		cl.OnData(func([]byte) { onReply() })
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := cl.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	return cl
+}
+
 func TestAllocsRoundTrip(t *testing.T) {
 	for name, codec := range map[string]Codec{
 		"event":  EventCodec(),
@@ -66,33 +100,8 @@ func TestAllocsRoundTrip(t *testing.T) {
 		}
 		for tname, addr := range allocAddrs(t) {
 			t.Run(name+"/"+tname, func(t *testing.T) {
-				srv, err := Listen(addr, WithCodec(codec))
-				if err != nil {
-					t.Fatal(err)
-				}
-				// The server receives and replies on its event loop.
-				if codec.events() {
-					srv.Handle("ping", func(c *Conn, m Message) { c.Emit("pong", m.Data) })
-				} else {
-					srv.OnData(func(c *Conn, b []byte) { c.Send(b) })
-				}
-				startServer(t, srv)
-				cl, err := NewClient(srv.Addr(), WithCodec(codec))
-				if err != nil {
-					t.Fatal(err)
-				}
 				w := newWaitFor()
-				if codec.events() {
-					cl.Handle("pong", func(m Message) { w.signal() })
-				} else {
-					cl.OnData(func(b []byte) { w.signal() })
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				if err := cl.Connect(ctx); err != nil {
-					t.Fatal(err)
-				}
-				defer cl.Close()
+				cl := allocPingPong(t, addr, codec, w.signal)
 				roundTrip := func() {
 					var err error
 					if codec.events() {
@@ -176,38 +185,13 @@ func TestAllocsBatch(t *testing.T) {
 		for tname, addr := range addrs {
 			t.Run(name+"/"+tname, func(t *testing.T) {
 				const n = 64
-				srv, err := Listen(addr, WithCodec(codec))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if codec.events() {
-					srv.Handle("ping", func(c *Conn, m Message) { c.Emit("pong", m.Data) })
-				} else {
-					srv.OnData(func(c *Conn, b []byte) { c.Send(b) })
-				}
-				startServer(t, srv)
-				cl, err := NewClient(srv.Addr(), WithCodec(codec))
-				if err != nil {
-					t.Fatal(err)
-				}
 				w := newWaitFor()
 				var got atomic.Int32
-				hit := func() {
+				cl := allocPingPong(t, addr, codec, func() {
 					if got.Add(1) == n {
 						w.signal()
 					}
-				}
-				if codec.events() {
-					cl.Handle("pong", func(Message) { hit() })
-				} else {
-					cl.OnData(func([]byte) { hit() })
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				if err := cl.Connect(ctx); err != nil {
-					t.Fatal(err)
-				}
-				defer cl.Close()
+				})
 				b := cl.NewBatch()
 				payload := make([]byte, 64)
 				round := func() {
