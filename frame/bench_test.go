@@ -111,30 +111,6 @@ func BenchmarkLengthFieldEncode(b *testing.B) {
 	}
 }
 
-// BenchmarkLengthFieldBeginEnd encodes one frame the way a connection's
-// writer does: Begin, append the payload in place, End. The codec is the
-// default 4-byte big-endian field.
-func BenchmarkLengthFieldBeginEnd(b *testing.B) {
-	c := MustLengthField(LengthFieldConfig{})
-	for _, s := range bmSizes[:2] {
-		b.Run(s.name, func(b *testing.B) {
-			payload := bmPayload(s.n)
-			dst := make([]byte, 0, s.n+4)
-			b.ReportAllocs()
-			b.SetBytes(int64(s.n))
-			for b.Loop() {
-				out, mark := c.Begin(dst[:0])
-				out = append(out, payload...)
-				out, err := c.End(out, mark)
-				if err != nil || len(out) != s.n+4 || out[3] != byte(s.n) {
-					b.Fatalf("Begin/End: %d bytes, %v", len(out), err)
-				}
-				dst = out
-			}
-		})
-	}
-}
-
 func BenchmarkDecoderStream(b *testing.B) {
 	for _, c := range []struct {
 		name  string
