@@ -231,6 +231,26 @@ type Impl interface {
 	Idle(ctx context.Context, env *Env, w Workload) (Measure, error)
 }
 
+// noWorkloads answers ErrNotApplicable for every workload. An Impl embeds
+// it and defines only the workloads it has.
+type noWorkloads struct{}
+
+func (noWorkloads) Stream(context.Context, *Env, Workload) (Measure, error) {
+	return Measure{}, ErrNotApplicable
+}
+func (noWorkloads) RoundTrips(context.Context, *Env, Workload) (Measure, error) {
+	return Measure{}, ErrNotApplicable
+}
+func (noWorkloads) UDP(context.Context, *Env, Workload) (Measure, error) {
+	return Measure{}, ErrNotApplicable
+}
+func (noWorkloads) Broadcast(context.Context, *Env, Workload) (Measure, error) {
+	return Measure{}, ErrNotApplicable
+}
+func (noWorkloads) Idle(context.Context, *Env, Workload) (Measure, error) {
+	return Measure{}, ErrNotApplicable
+}
+
 // harnessClient is implemented by an Impl that is not InProcess but runs
 // its client end in the harness process (goipc/procs): run pins the
 // process to env.ClientCPU for the row and reports its allocations.

@@ -20,9 +20,10 @@ import (
 // cImpl is the C reference (c/bench/bench.c): both ends are C processes,
 // placed with taskset.
 type cImpl struct {
-	once sync.Once
-	bin  string
-	err  error
+	noWorkloads // Broadcast, Idle
+	once        sync.Once
+	bin         string
+	err         error
 }
 
 func (c *cImpl) Name() string    { return ImplC }
@@ -168,12 +169,4 @@ func (c *cImpl) UDP(ctx context.Context, env *Env, w Workload) (Measure, error) 
 	f := fields(res)
 	return Measure{Msgs: int64(f["frames"]), Elapsed: time.Duration(f["secs"] * 1e9), Allocs: -1,
 		Note: "received datagrams, sendmmsg/recvmmsg ×64"}, nil
-}
-
-func (c *cImpl) Broadcast(context.Context, *Env, Workload) (Measure, error) {
-	return Measure{}, ErrNotApplicable
-}
-
-func (c *cImpl) Idle(context.Context, *Env, Workload) (Measure, error) {
-	return Measure{}, ErrNotApplicable
 }

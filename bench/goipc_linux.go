@@ -594,23 +594,13 @@ func waitFor(ctx context.Context, cond func() bool) error {
 
 // udpBatchImpl streams datagrams with goipc's udp package directly:
 // WriteBatch (sendmmsg) to ReadBatch (recvmmsg), 64 a call.
-type udpBatchImpl struct{}
+type udpBatchImpl struct {
+	noWorkloads // Stream, RoundTrips, Broadcast, Idle
+}
 
 func (udpBatchImpl) Name() string                          { return "goipc/udp-batch" }
 func (udpBatchImpl) InProcess() bool                       { return true }
 func (udpBatchImpl) Available(context.Context, *Env) error { return nil }
-func (udpBatchImpl) Stream(context.Context, *Env, Workload) (Measure, error) {
-	return Measure{}, ErrNotApplicable
-}
-func (udpBatchImpl) RoundTrips(context.Context, *Env, Workload) (Measure, error) {
-	return Measure{}, ErrNotApplicable
-}
-func (udpBatchImpl) Broadcast(context.Context, *Env, Workload) (Measure, error) {
-	return Measure{}, ErrNotApplicable
-}
-func (udpBatchImpl) Idle(context.Context, *Env, Workload) (Measure, error) {
-	return Measure{}, ErrNotApplicable
-}
 
 func (udpBatchImpl) UDP(ctx context.Context, env *Env, w Workload) (Measure, error) {
 	const batch = 64

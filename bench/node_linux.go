@@ -19,6 +19,7 @@ import (
 // .cache/interop): a node-ipc server and a node-ipc client, two processes,
 // JSON events with a string payload.
 type nodeImpl struct {
+	noWorkloads       // UDP, Broadcast, Idle
 	node, lib, script string
 }
 
@@ -162,16 +163,4 @@ func (n *nodeImpl) RoundTrips(ctx context.Context, env *Env, w Workload) (Measur
 	}
 	return Measure{Msgs: r.N, Elapsed: time.Duration(r.Secs * 1e9), P50: r.P50, P99: r.P99, P999: r.P999, Allocs: -1,
 		Note: "JSON events"}, nil
-}
-
-func (n *nodeImpl) UDP(context.Context, *Env, Workload) (Measure, error) {
-	return Measure{}, ErrNotApplicable
-}
-
-func (n *nodeImpl) Broadcast(context.Context, *Env, Workload) (Measure, error) {
-	return Measure{}, ErrNotApplicable
-}
-
-func (n *nodeImpl) Idle(context.Context, *Env, Workload) (Measure, error) {
-	return Measure{}, ErrNotApplicable
 }

@@ -25,7 +25,8 @@ import (
 // goroutines cheaply; goipc is an inter-process library, and here the
 // server pays the real cross-process wake-ups the C and node lanes pay.
 type procsImpl struct {
-	client goipcImpl // codec "length"
+	noWorkloads           // Stream, UDP, Broadcast, Idle
+	client      goipcImpl // codec "length"
 
 	once sync.Once
 	bin  string
@@ -102,20 +103,4 @@ func (p *procsImpl) RoundTrips(ctx context.Context, env *Env, w Workload) (Measu
 	}
 	m.Note = "server in a child process; allocs/msg: client only"
 	return m, err
-}
-
-func (p *procsImpl) Stream(context.Context, *Env, Workload) (Measure, error) {
-	return Measure{}, ErrNotApplicable
-}
-
-func (p *procsImpl) UDP(context.Context, *Env, Workload) (Measure, error) {
-	return Measure{}, ErrNotApplicable
-}
-
-func (p *procsImpl) Broadcast(context.Context, *Env, Workload) (Measure, error) {
-	return Measure{}, ErrNotApplicable
-}
-
-func (p *procsImpl) Idle(context.Context, *Env, Workload) (Measure, error) {
-	return Measure{}, ErrNotApplicable
 }
