@@ -111,9 +111,12 @@ func (s *loopSource) Discard(n int) (int, error) {
 
 // stash carries whatever gnet's read buffer still holds: the start of a
 // frame the read left incomplete. OnTraffic calls it before it returns.
-// The carry is sized for the whole frame when its length is known, but
-// never more than twice what has arrived (at least a chunk's worth), so
-// a peer announcing huge frames costs memory only as it sends them.
+// The carry is sized for the whole frame when its length is known, up to
+// twice what has arrived, then rounded up to its chunk's power-of-two
+// size class: at most four times what has arrived (at least a 4 KiB
+// chunk), so a peer announcing huge frames costs memory only as it sends
+// them. (Bounding the rounded size by twice instead would make a 64 KiB
+// frame that arrives in two reads move its first 60 KiB twice.)
 func (s *loopSource) stash() error {
 	n := s.gc.InboundBuffered()
 	if n == 0 {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panjf2000/gnet/v2"
+
 	"github.com/seed-fc4a2f4b/goipc/frame"
 )
 
@@ -136,5 +138,101 @@ func TestLoopSourceSplitReads(t *testing.T) {
 				t.Fatalf("close: %v, want %v for a peer leaving inside a frame", closeErr, io.ErrUnexpectedEOF)
 			}
 		})
+	}
+}
+
+// fakeGnet is the part of gnet.Conn a loopSource uses, over a byte slice
+// standing for gnet's read buffer.
+type fakeGnet struct {
+	gnet.Conn
+	buf []byte
+}
+
+func (f *fakeGnet) InboundBuffered() int { return len(f.buf) }
+func (f *fakeGnet) Peek(n int) ([]byte, error) {
+	if n <= 0 {
+		n = len(f.buf)
+	}
+	if n > len(f.buf) {
+		return nil, io.ErrShortBuffer
+	}
+	return f.buf[:n:n], nil
+}
+func (f *fakeGnet) Discard(n int) (int, error) {
+	n = min(n, len(f.buf))
+	f.buf = f.buf[n:]
+	return n, nil
+}
+
+// A frame announced large costs carry memory as its bytes arrive (at most
+// four times what arrived: twice, rounded up to a power-of-two chunk; at
+// least a 4 KiB chunk), not as announced. Once the
+// carried frame is complete the carry is given back and the frames after
+// it are read in place from the read buffer, not copied.
+func TestLoopSourceCarry(t *testing.T) {
+	codec := frame.MustLengthField(frame.LengthFieldConfig{MaxFrame: 2 << 20})
+	g := &fakeGnet{}
+	src := &loopSource{gc: g, exact: true}
+	dec := frame.NewDecoder(src, codec)
+	// read delivers p as one read, and returns the frames decoded from it
+	// before the carry is stashed, as OnTraffic does.
+	read := func(p []byte) (frames [][]byte) {
+		t.Helper()
+		g.buf = p
+		for {
+			f, err := dec.Next()
+			if err == io.ErrShortBuffer {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			frames = append(frames, f)
+		}
+		if err := dec.Discard(); err != nil {
+			t.Fatal(err)
+		}
+		if err := src.stash(); err != nil {
+			t.Fatal(err)
+		}
+		if len(g.buf) != 0 {
+			t.Fatalf("%d bytes left in gnet's buffer", len(g.buf))
+		}
+		return frames
+	}
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	stream, _ := codec.Append(nil, big)
+	small, _ := codec.Append(nil, []byte("after"))
+	stream = append(stream, small...)
+
+	steps := []struct{ upto, maxCap int }{
+		{104, 4 << 10},                    // header and 100 bytes: one 4 KiB chunk
+		{300 << 10, 1200 << 10},           // 300 KiB in all: at most four times that
+		{len(stream) - len(small) - 1, 0}, // all but the frame's last byte
+	}
+	at := 0
+	for _, s := range steps {
+		if got := read(stream[at:s.upto]); len(got) != 0 {
+			t.Fatalf("a frame before its end (%d bytes in)", s.upto)
+		}
+		at = s.upto
+		if held := src.held(); held != at {
+			t.Fatalf("%d bytes carried, want %d", held, at)
+		}
+		if c := cap(src.carry.b); s.maxCap > 0 && c > s.maxCap {
+			t.Fatalf("%d bytes in: carry of %d bytes, want at most %d", at, c, s.maxCap)
+		}
+	}
+	// The last byte, and a whole frame after it, in one read.
+	rest := stream[at:]
+	got := read(rest)
+	if len(got) != 2 || !bytes.Equal(got[0], big) || string(got[1]) != "after" {
+		t.Fatalf("got %d frames, want the 1 MiB one and %q", len(got), "after")
+	}
+	if src.carry != nil {
+		t.Fatal("carry kept after its frame was consumed")
+	}
+	if &got[1][0] != &rest[len(rest)-len("after")] {
+		t.Fatal("the frame after the carried one was copied, not read in place")
 	}
 }
