@@ -24,11 +24,12 @@ import (
 // delays only its own connection, and a blocking write policy may block
 // there safely.
 //
-// On Linux, TCP and Unix socket connections hold their read buffer only
-// while they have input: once every byte read has been handled, the
+// On Linux, TCP and Unix socket connections do their I/O through the
+// descriptor with raw system calls (sockIO), and hold their read buffer
+// only while they have input: once every byte read has been handled, the
 // buffer goes back to a pool and the reader waits for the socket to become
-// readable without one (readWaiter), so an idle connection costs its two
-// goroutines and a few hundred bytes, not ReadBuffer.
+// readable without one, so an idle connection costs its two goroutines and
+// a few hundred bytes, not ReadBuffer.
 type GoEngine struct {
 	cfg    Config
 	h      Handler
@@ -72,7 +73,7 @@ func (e *GoEngine) Add(nc net.Conn) (*Conn, error) {
 	t := &goConn{nc: nc, wakeCh: make(chan struct{}, 1), stop: make(chan struct{})}
 	c := newConn(&e.cfg, &e.reg, t, nc.LocalAddr(), nc.RemoteAddr())
 	t.c = c
-	if t.waiter = newReadWaiter(nc); t.waiter == nil {
+	if t.sock = newSockIO(nc); t.sock == nil {
 		t.src.br = e.getBuf(t) // kept for the connection's life
 	}
 	t.dec = frame.NewDecoder(&t.src, e.cfg.Codec)
@@ -111,7 +112,7 @@ type goConn struct {
 	c       *Conn
 	nc      net.Conn
 	src     readSource
-	waiter  *readWaiter // nil: the read buffer stays attached
+	sock    *sockIO // nil: net.Conn's methods, and the read buffer stays attached
 	dec     *frame.Decoder
 	wakeCh  chan struct{}
 	stop    chan struct{}
@@ -203,7 +204,7 @@ func (e *GoEngine) idle(t *goConn) error {
 	}
 	e.putBuf(t)
 	t.c.notePartial(0, false, 0)
-	if err := t.waiter.wait(); err != nil {
+	if err := t.sock.wait(); err != nil {
 		return err
 	}
 	t.src.br = e.getBuf(t)
@@ -219,6 +220,9 @@ func (r readHook) Read(p []byte) (int, error) {
 	t := r.t
 	t.c.notePartial(t.src.br.Buffered(), t.frames != t.framesAtRead, time.Now().UnixNano())
 	t.framesAtRead = t.frames
+	if t.sock != nil {
+		return t.sock.read(p)
+	}
 	return t.nc.Read(p)
 }
 
@@ -226,7 +230,7 @@ func (e *GoEngine) read(t *goConn) {
 	c := t.c
 	var err error
 	for {
-		if t.waiter != nil && t.dec.Idle() {
+		if t.sock != nil && t.dec.Idle() {
 			if err = e.idle(t); err != nil {
 				break
 			}
@@ -254,6 +258,22 @@ func (e *GoEngine) read(t *goConn) {
 	}
 }
 
+// writev writes a then b, all of them (net.Buffers) or at least some
+// (sockIO: the writer loop writes the rest).
+func (t *goConn) writev(a, b []byte) (int, error) {
+	if t.sock != nil {
+		return t.sock.writev(a, b)
+	}
+	t.iov[0], t.iov[1] = a, b
+	t.bufs = t.iov[:1]
+	if len(b) > 0 {
+		t.bufs = t.iov[:2]
+	}
+	n, err := t.bufs.WriteTo(t.nc)
+	t.iov[0], t.iov[1] = nil, nil
+	return int(n), err
+}
+
 func (e *GoEngine) write(t *goConn) {
 	c := t.c
 	defer c.out.dropHead()
@@ -277,18 +297,12 @@ func (e *GoEngine) write(t *goConn) {
 				}
 				continue
 			}
-			t.iov[0], t.iov[1] = a, b
-			t.bufs = t.iov[:1]
-			if len(b) > 0 {
-				t.bufs = t.iov[:2]
-			}
-			n, err := t.bufs.WriteTo(t.nc)
-			t.iov[0], t.iov[1] = nil, nil
+			n, err := t.writev(a, b)
 			if err != nil {
 				c.CloseNow(err)
 				return
 			}
-			c.out.consume(int(n))
+			c.out.consume(n)
 		}
 		if c.closing() && c.out.empty() {
 			if cw, ok := t.nc.(interface{ CloseWrite() error }); ok {

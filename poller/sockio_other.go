@@ -1,0 +1,15 @@
+//go:build !linux
+
+package poller
+
+import "net"
+
+// sockIO is Linux-only: elsewhere the goroutine engine uses net.Conn's
+// methods and keeps its read buffer for the connection's life.
+type sockIO struct{}
+
+func newSockIO(net.Conn) *sockIO { return nil }
+
+func (*sockIO) wait() error                     { return nil }
+func (*sockIO) read([]byte) (int, error)        { return 0, nil }
+func (*sockIO) writev(a, b []byte) (int, error) { return 0, nil }
