@@ -198,8 +198,7 @@ func (stdImpl) RoundTrips(ctx context.Context, env *Env, w Workload) (Measure, e
 				done <- err
 				return
 			}
-			r.got()
-			r.sent()
+			r.sentAt(r.got())
 			if err = stdWrite(bw, whdr, p); err != nil {
 				done <- err
 				return
