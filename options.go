@@ -228,8 +228,9 @@ const (
 	// EngineLoop forces event loops: no goroutine per connection, the
 	// least memory per idle connection. Not on Windows.
 	EngineLoop = poller.EngineLoop
-	// EngineGoroutine forces two goroutines per connection over the
-	// standard library. TLS servers always use it.
+	// EngineGoroutine forces goroutines over the standard library: a
+	// reader per connection, and a writer while it has bytes to write.
+	// TLS servers always use it.
 	EngineGoroutine = poller.EngineGoroutine
 )
 

@@ -285,8 +285,9 @@ func (c *Conn) Close() error {
 	if c.state.CompareAndSwap(stateOpen, stateClosing) {
 		c.out.close()
 		c.reg.watchAdd(c) // the close timeout
-		c.wakeFlag.Store(true)
-		c.tr.wake()
+		// A flush under way or requested (the flag set) sees the close
+		// when it finds the queue empty; else start one.
+		c.requestFlush()
 	}
 	return nil
 }

@@ -12,10 +12,10 @@ import (
 	"github.com/seed-fc4a2f4b/goipc/frame"
 )
 
-// GoEngine drives each connection with two goroutines over the standard
+// GoEngine drives each connection with goroutines over the standard
 // library: a reader that decodes frames in place from a bufio.Reader and
-// calls the Handler, and a writer that flushes the outbound queue with
-// writev when woken. It serves clients (a few connections; dialing is
+// calls the Handler, and, while the connection has bytes to write, a
+// writer that flushes the outbound queue with writev. It serves clients (a few connections; dialing is
 // blocking anyway), TLS (crypto/tls needs a blocking net.Conn) and Windows
 // (the runtime's IOCP poller). The codecs, queues and handlers are the
 // same as on the event loops.
@@ -28,8 +28,8 @@ import (
 // descriptor with raw system calls (sockIO), and hold their read buffer
 // only while they have input: once every byte read has been handled, the
 // buffer goes back to a pool and the reader waits for the socket to become
-// readable without one, so an idle connection costs its two goroutines and
-// a few hundred bytes, not ReadBuffer.
+// readable without one, so an idle connection costs its reader goroutine
+// and a few hundred bytes (about 5 KiB in all), not ReadBuffer.
 type GoEngine struct {
 	cfg    Config
 	h      Handler
@@ -70,9 +70,10 @@ func (e *GoEngine) Add(nc net.Conn) (*Conn, error) {
 		nc.Close()
 		return nil, ErrClosed
 	}
-	t := &goConn{nc: nc, wakeCh: make(chan struct{}, 1), stop: make(chan struct{})}
+	t := &goConn{nc: nc}
 	c := newConn(&e.cfg, &e.reg, t, nc.LocalAddr(), nc.RemoteAddr())
 	t.c = c
+	t.writer = func() { e.write(t) }
 	if t.sock = newSockIO(nc); t.sock == nil {
 		t.src.br = e.getBuf(t) // kept for the connection's life
 	}
@@ -80,7 +81,6 @@ func (e *GoEngine) Add(nc net.Conn) (*Conn, error) {
 	e.reg.add(c)
 	e.h.OnOpen(c)
 	go e.read(t)
-	go e.write(t)
 	return c, nil
 }
 
@@ -114,9 +114,7 @@ type goConn struct {
 	src     readSource
 	sock    *sockIO // nil: net.Conn's methods, and the read buffer stays attached
 	dec     *frame.Decoder
-	wakeCh  chan struct{}
-	stop    chan struct{}
-	stopped sync.Once
+	writer  func() // e.write(t), made once: starting it allocates nothing
 	iov     [2][]byte
 	bufs    net.Buffers
 	closeAt atomic.Int64
@@ -126,17 +124,11 @@ type goConn struct {
 	frames, framesAtRead uint64
 }
 
-func (t *goConn) wake() {
-	select {
-	case t.wakeCh <- struct{}{}:
-	default:
-	}
-}
+// wake starts the writer. Conn calls it only when it set the wake flag,
+// which the writer holds until it ends, so one writer runs at a time.
+func (t *goConn) wake() { go t.writer() }
 
-func (t *goConn) shutdown() {
-	t.stopped.Do(func() { close(t.stop) })
-	t.nc.Close()
-}
+func (t *goConn) shutdown() { t.nc.Close() }
 
 func (t *goConn) onLoop() bool { return false }
 
@@ -274,46 +266,56 @@ func (t *goConn) writev(a, b []byte) (int, error) {
 	return int(n), err
 }
 
+// write is the connection's writer goroutine, started by wake when a
+// flush is requested and none is under way: it writes the queue until the
+// queue is empty, then ends, so an idle connection has no writer. It holds
+// the wake flag while it runs (writers committing meanwhile skip the wake,
+// and it picks up what they queued); it clears the flag only once the
+// queue looks empty and then looks again, so a frame committed around the
+// clear either finds the flag clear and starts the next writer, or is
+// seen here. Once the queue is closed and empty it ends for good, the flag
+// left set: a graceful close half-closes the socket.
 func (e *GoEngine) write(t *goConn) {
 	c := t.c
-	defer c.out.dropHead()
 	for {
-		select {
-		case <-t.wakeCh:
-		case <-t.stop:
-			return
-		}
-		// The request flag stays set while the queue has bytes, so writers
-		// committing meanwhile skip the channel; it is cleared only once
-		// the queue looks empty, and then the queue is looked at again, so
-		// a write that lands around the clear is never left behind.
-		for {
-			a, b := c.out.peek()
-			if len(a) == 0 {
-				c.wakeFlag.Store(false)
-				if a, _ = c.out.peek(); len(a) == 0 || c.wakeFlag.Swap(true) {
-					// Empty, or a writer set the flag again and sent a wake.
-					break
-				}
-				continue
-			}
+		if a, b := c.out.peek(); len(a) > 0 {
 			n, err := t.writev(a, b)
 			if err != nil {
+				c.out.dropHead()
 				c.CloseNow(err)
 				return
 			}
 			c.out.consume(n)
+			continue
 		}
-		if c.closing() && c.out.empty() {
-			if cw, ok := t.nc.(interface{ CloseWrite() error }); ok {
-				// Half-close: the peer reads everything, then EOF; our
-				// reader ends when the peer closes its side.
-				cw.CloseWrite()
-				t.closeStart()
-				continue
+		empty, closed := c.out.drained()
+		if !empty {
+			continue // committed since the peek
+		}
+		if closed {
+			c.out.dropHead()
+			if c.closing() {
+				t.closeWrite()
 			}
-			t.shutdown()
 			return
 		}
+		c.wakeFlag.Store(false)
+		// From here on, until the flag is ours again, another writer may
+		// run: touch nothing of the flusher's.
+		if empty, closed = c.out.drained(); (empty && !closed) || c.wakeFlag.Swap(true) {
+			return // nothing to do, or a producer set the flag and started a writer
+		}
 	}
+}
+
+// closeWrite ends a graceful close whose bytes are all written:
+// half-close, so the peer reads everything and then EOF, and our reader
+// ends when the peer closes its side; where there is no half-close, close.
+func (t *goConn) closeWrite() {
+	if cw, ok := t.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+		t.closeStart()
+		return
+	}
+	t.shutdown()
 }

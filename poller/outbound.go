@@ -316,6 +316,17 @@ func (o *outbound) consume(n int) {
 // empty reports whether nothing is pending.
 func (o *outbound) empty() bool { return o.pendingBytes() == 0 }
 
+// drained reports whether nothing is pending and whether the queue is
+// closed to writes, both under the producers' lock: once it says closed,
+// no frame can be added, and empty then means for good.
+func (o *outbound) drained() (empty, closed bool) {
+	o.mu.Lock()
+	empty = o.dead.Load() || o.written == o.done.Load()
+	closed = o.closed
+	o.mu.Unlock()
+	return empty, closed
+}
+
 // release drops the queue of a closed connection, so that a Conn the
 // application still holds costs no buffer. Whatever was still queued is
 // gone; writes already fail with ErrClosed. The chunks are left to the
