@@ -15,9 +15,9 @@ import (
 // GoEngine drives each connection with goroutines over the standard
 // library: a reader that decodes frames in place from a bufio.Reader and
 // calls the Handler, and, while the connection has bytes to write, a
-// writer that flushes the outbound queue with writev. It serves clients (a few connections; dialing is
-// blocking anyway), TLS (crypto/tls needs a blocking net.Conn) and Windows
-// (the runtime's IOCP poller). The codecs, queues and handlers are the
+// writer that flushes the outbound queue with writev. It serves clients
+// (a few connections; dialing is blocking anyway), TLS (crypto/tls needs
+// a blocking net.Conn) and Windows (the runtime's IOCP poller). The codecs, queues and handlers are the
 // same as on the event loops.
 //
 // Handlers run on the connection's reader goroutine, so a slow handler
