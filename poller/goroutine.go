@@ -288,23 +288,22 @@ func (e *GoEngine) write(t *goConn) {
 			c.out.consume(n)
 			continue
 		}
+		// The queue looks empty: give up the flag, then look once more.
+		// Until the flag is ours again another writer may run: touch
+		// nothing of the flusher's.
+		c.wakeFlag.Store(false)
 		empty, closed := c.out.drained()
-		if !empty {
-			continue // committed since the peek
+		if empty && !closed || c.wakeFlag.Swap(true) {
+			return // nothing to do, or a producer set the flag and started a writer
 		}
-		if closed {
+		if empty { // and closed: no frame can come
 			c.out.dropHead()
 			if c.closing() {
 				t.closeWrite()
 			}
 			return
 		}
-		c.wakeFlag.Store(false)
-		// From here on, until the flag is ours again, another writer may
-		// run: touch nothing of the flusher's.
-		if empty, closed = c.out.drained(); (empty && !closed) || c.wakeFlag.Swap(true) {
-			return // nothing to do, or a producer set the flag and started a writer
-		}
+		// A frame landed around the clear, and the flag is ours again.
 	}
 }
 

@@ -313,9 +313,6 @@ func (o *outbound) consume(n int) {
 	}
 }
 
-// empty reports whether nothing is pending.
-func (o *outbound) empty() bool { return o.pendingBytes() == 0 }
-
 // drained reports whether nothing is pending and whether the queue is
 // closed to writes, both under the producers' lock: once it says closed,
 // no frame can be added, and empty then means for good.
