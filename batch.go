@@ -58,7 +58,7 @@ func newBatch(ep *endpoint, cl *Client, conn *Conn, dgram bool) *Batch {
 		size = poller.DefaultRingSize
 	}
 	if maxPending <= 0 {
-		maxPending = poller.DefaultMaxPending
+		maxPending = poller.DefaultPending(o.policy)
 	}
 	size = min(size, maxPending)
 	b := &Batch{cl: cl, conn: conn, ep: ep, buf: make([]byte, 0, size)}

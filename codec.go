@@ -137,4 +137,4 @@ func (c Codec) compressor() (*frame.Compressor, error) {
 }
 
 // events reports whether the mode carries event names.
-func (c Codec) events() bool { return c.mode == ModeEvent || c.mode == ModeJSON }
+func (c *Codec) events() bool { return c.mode == ModeEvent || c.mode == ModeJSON }

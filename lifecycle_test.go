@@ -1,6 +1,7 @@
 package goipc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -353,5 +354,67 @@ func TestBackpressurePolicies(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// With no bound given, Block keeps a short queue (1 MiB) and Refuse a long
+// one (16 MiB): a peer that never reads stops a Block writer after about
+// 1 MiB and a Refuse writer only much later.
+func TestBackpressureDefaultBounds(t *testing.T) {
+	for _, tc := range []struct {
+		p        Policy
+		min, max int
+	}{
+		{Block, 1<<20 - 64<<10, 1 << 20},
+		{Refuse, 16<<20 - 64<<10, 16 << 20},
+	} {
+		t.Run(fmt.Sprint(tc.p), func(t *testing.T) {
+			addr := "unix://" + shortTempDir(t) + "/s.sock"
+			srv, err := Listen(addr, WithMaxPending(0, tc.p, 50*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns := make(chan *Conn, 1)
+			srv.OnConnect(func(c *Conn) { conns <- c })
+			startServer(t, srv)
+			nc := rawDial(t, srv.Addr()) // connects, never reads
+			_ = nc
+			c := <-conns
+			chunk := make([]byte, 32<<10)
+			var err2 error
+			for i := 0; i < 10000 && err2 == nil; i++ {
+				err2 = c.Emit("flood", chunk)
+			}
+			if !errors.Is(err2, ErrBackpressure) {
+				t.Fatalf("flooding a peer that never reads ended with %v", err2)
+			}
+			if n := c.Pending(); n < tc.min || n > tc.max {
+				t.Fatalf("%d bytes pending when refused; want %d to %d", n, tc.min, tc.max)
+			}
+		})
+	}
+}
+
+// A message larger than the pending bound (and within the max frame) goes
+// out whole once nothing else is queued.
+func TestFrameLargerThanMaxPending(t *testing.T) {
+	addr := "unix://" + shortTempDir(t) + "/s.sock"
+	codec := EventCodec().WithMaxFrame(4 << 20)
+	srv, err := Listen(addr, WithCodec(codec), WithMaxPending(64<<10, Refuse, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := make(chan *Conn, 1)
+	srv.OnConnect(func(c *Conn) { conns <- c })
+	startServer(t, srv)
+	_, r := dialRecv(t, srv.Addr(), codec)
+	c := <-conns
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	if err := c.Emit("big", big); err != nil {
+		t.Fatalf("1 MiB message into an empty queue bounded at 64 KiB: %v", err)
+	}
+	r.wait(t, 10*time.Second, "the 1 MiB message", func() bool { return len(r.msgs) == 1 })
+	if m := r.msgs[0]; m.Event != "big" || !bytes.Equal(m.Data, big) {
+		t.Fatalf("got %q with %d bytes", m.Event, len(m.Data))
 	}
 }

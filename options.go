@@ -143,8 +143,12 @@ func WithReusePort(n int) Option { return func(o *options) { o.reusePort = n } }
 func WithRingSize(n int) Option { return func(o *options) { o.ringSize = n } }
 
 // WithMaxPending bounds the bytes queued for one connection and not yet
-// taken by its socket (default 16 MiB), and sets what a write does at the
-// bound: Refuse (default), Block (waiting at most timeout) or Disconnect.
+// taken by its socket, and sets what a write does at the bound: Refuse
+// (default), Block (waiting at most timeout) or Disconnect. n 0 means
+// the default: 16 MiB, or 1 MiB under Block, whose writers wait for the
+// peer anyway and go faster with a short queue (its bytes still in the
+// cache when the socket takes them). A message larger than n (up to the
+// codec's max frame) is queued only when nothing else is.
 func WithMaxPending(n int, p Policy, timeout time.Duration) Option {
 	return func(o *options) { o.maxPending, o.policy, o.blockTimeout = n, p, timeout }
 }

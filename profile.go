@@ -114,7 +114,9 @@ func (o *options) applyProfile() {
 	if o.codec.maxFrame == 0 && o.codec.length.MaxFrame == 0 {
 		o.codec.maxFrame = 1 << 20
 	}
-	setInt(&o.maxPending, 4<<20)
+	if o.policy != Block { // whose default, 1 MiB, is tighter already
+		setInt(&o.maxPending, 4<<20)
+	}
 	setDur(&o.partialTimeout, 10*time.Second)
 	setDur(&o.tls.HandshakeTimeout, 5*time.Second)
 	setInt(&o.maxConns, 1024)

@@ -129,7 +129,9 @@ func (o *outbound) begin(n int, onLoop bool) ([]byte, error) {
 			o.mu.Unlock()
 			return nil, ErrClosed
 		}
-		if o.pendingAtMost(o.max - n) {
+		// Room for n, or, for a frame larger than the bound, an empty
+		// queue.
+		if o.pendingAtMost(max(o.max-n, 0)) {
 			break
 		}
 		if o.policy != PolicyBlock || onLoop || o.block <= 0 {

@@ -209,3 +209,52 @@ func TestOutboundCommitNotInPlace(t *testing.T) {
 		t.Fatalf("flushed %d bytes, want %d in order", len(got), len(want))
 	}
 }
+
+// A frame larger than MaxPending is queued into an empty queue and only
+// there: with anything pending it meets the policy (here: refused, then,
+// once the flusher has taken everything, accepted).
+func TestOutboundFrameLargerThanMaxPending(t *testing.T) {
+	var o outbound
+	o.init(4096, 8<<10, PolicyError, 0)
+	put := func(n int) error {
+		b, err := o.begin(n, false)
+		if err != nil {
+			return err
+		}
+		o.commit(append(b, make([]byte, n)...))
+		return nil
+	}
+	if err := put(20 << 10); err != nil {
+		t.Fatalf("20 KiB frame into an empty queue bounded at 8 KiB: %v", err)
+	}
+	if got := o.pendingBytes(); got != 20<<10 {
+		t.Fatalf("pending %d, want %d", got, 20<<10)
+	}
+	if err := put(1); err != ErrBackpressure {
+		t.Fatalf("1 byte behind 20 KiB pending (bound 8 KiB): %v, want ErrBackpressure", err)
+	}
+	a, b := o.peek()
+	o.consume(len(a) + len(b) - 1)
+	if err := put(20 << 10); err != ErrBackpressure {
+		t.Fatalf("20 KiB frame with 1 byte pending: %v, want ErrBackpressure", err)
+	}
+	a, b = o.peek()
+	o.consume(len(a) + len(b))
+	if got := o.pendingBytes(); got != 0 {
+		t.Fatalf("pending %d after the flusher took all", got)
+	}
+	if err := put(20 << 10); err != nil {
+		t.Fatalf("20 KiB frame into the emptied queue: %v", err)
+	}
+	// Within the bound, frames still queue behind others as before.
+	a, b = o.peek()
+	o.consume(len(a) + len(b))
+	for i := range 8 {
+		if err := put(1 << 10); err != nil {
+			t.Fatalf("frame %d of 1 KiB within the 8 KiB bound: %v", i, err)
+		}
+	}
+	if err := put(1); err != ErrBackpressure {
+		t.Fatalf("a byte past the bound: %v, want ErrBackpressure", err)
+	}
+}
