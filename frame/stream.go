@@ -161,7 +161,11 @@ func (d *Decoder) Discard() error {
 // byte read so far was returned in a frame, so the next Next must read
 // the source. The goroutine engine gives its read buffer back while a
 // connection is idle.
-func (d *Decoder) Idle() bool { return d.src.Buffered() == d.off }
+func (d *Decoder) Idle() bool {
+	// Bytes of the last window not yet returned are buffered: no need to
+	// ask the source (a call per frame on a stream).
+	return d.off >= len(d.win) && d.src.Buffered() == d.off
+}
 
 // assemble collects a frame longer than the source's buffer into d.big.
 // Each chunk is copied tentatively; only the bytes that belong to the
