@@ -40,9 +40,11 @@ type sockIO struct {
 	nc net.Conn // for the addresses in errors
 	rc syscall.RawConn
 
-	// wait's peek: a byte to receive into (never read for real).
+	// wait's peek: a byte to receive into (never read for real), and
+	// whether the poller has reported the socket readable since wait began.
 	peekFn func(fd uintptr) bool
 	b      [1]byte
+	polled bool
 
 	// read's argument and results, for readFn (preallocated: a closure per
 	// call would allocate).
@@ -79,15 +81,23 @@ func newSockIO(nc net.Conn) *sockIO {
 	s := &sockIO{nc: nc, rc: rc}
 	// Level first, then the edge: a peek that finds bytes (or an end, or
 	// an error for read to report) returns at once; EAGAIN makes RawConn
-	// wait for the poller's next readiness event and ask again. Peeking
-	// rather than trusting readiness matters: bytes left in the socket by
-	// an earlier read raise no new event.
+	// wait for the poller's next readiness event and call again. Peeking
+	// first rather than trusting readiness matters: bytes left in the
+	// socket by an earlier read raise no new event. Called again, the
+	// poller has just reported the socket readable, and the read that
+	// follows finds out what there is: a second peek would be a system
+	// call per wake-up for nothing. (A spurious report costs only that the
+	// read waits with the buffer attached.)
 	s.peekFn = func(fd uintptr) bool {
+		if s.polled {
+			return true
+		}
 		for {
 			_, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&s.b[0])), 1,
 				unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
 			if errno != unix.EINTR {
-				return errno != unix.EAGAIN
+				s.polled = errno == unix.EAGAIN
+				return !s.polled
 			}
 		}
 	}
@@ -113,7 +123,10 @@ func newSockIO(nc net.Conn) *sockIO {
 }
 
 // wait blocks until the socket is readable; an error means it is closed.
-func (s *sockIO) wait() error { return s.rc.Read(s.peekFn) }
+func (s *sockIO) wait() error {
+	s.polled = false
+	return s.rc.Read(s.peekFn)
+}
 
 // read reads into p as net.Conn's Read does: at least one byte, or io.EOF
 // at the end, or an error.
