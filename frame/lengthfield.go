@@ -90,6 +90,9 @@ type LengthField struct {
 	maxEnc int
 	little bool
 	be4    bool // the field is 4 bytes, big-endian (the default): read and written inline
+	// plain: the default header, exactly: a 4-byte big-endian length of
+	// the payload at offset 0, stripped. Append writes it in one step.
+	plain bool
 }
 
 var _ Codec = (*LengthField)(nil)
@@ -160,6 +163,7 @@ func NewLengthField(cfg LengthFieldConfig) (*LengthField, error) {
 	c.minEnc = max(c.end, c.end+c.adj)
 	c.maxEnc = int(c.maxLen) + c.end + c.adj
 	c.be4 = c.size == 4 && !c.little
+	c.plain = c.be4 && c.offset == 0 && c.strip == 4 && c.adj == 0
 	return c, nil
 }
 
@@ -357,6 +361,13 @@ func (c *LengthField) End(dst []byte, mark int) ([]byte, error) {
 // Append implements Codec. It is Begin, append(payload), End, with no
 // interface calls.
 func (c *LengthField) Append(dst, payload []byte) ([]byte, error) {
+	if c.plain {
+		// End's checks and write, for the default header.
+		if total := 4 + len(payload); total > c.maxEnc {
+			return dst, ErrFrameTooLarge
+		}
+		return append(binary.BigEndian.AppendUint32(dst, uint32(len(payload))), payload...), nil
+	}
 	out, mark := c.Begin(dst)
 	return c.End(append(out, payload...), mark)
 }

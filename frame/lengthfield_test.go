@@ -193,6 +193,21 @@ func TestLengthFieldMaxFrame(t *testing.T) {
 	if _, err := c.Append(nil, make([]byte, 101)); !errors.Is(err, ErrFrameTooLarge) {
 		t.Fatalf("max+1: %v", err)
 	}
+	// Append (which writes the default header in one step) and
+	// Begin/End agree, after existing bytes; a refused frame leaves dst.
+	pre := []byte("xy")
+	for _, n := range []int{0, 1, 100} {
+		p := bytes.Repeat([]byte{7}, n)
+		got, err := c.Append(pre, p)
+		out, mark := c.Begin(pre)
+		want, err2 := c.End(append(out, p...), mark)
+		if err != nil || err2 != nil || !bytes.Equal(got, want) || !bytes.Equal(got[:2], pre) {
+			t.Fatalf("%d bytes: Append % x (%v), Begin/End % x (%v)", n, got, err, want, err2)
+		}
+	}
+	if got, _ := c.Append(pre, make([]byte, 101)); !bytes.Equal(got, pre) {
+		t.Fatalf("refused frame left % x", got)
+	}
 	// Fail fast: the header alone is enough to reject the frame.
 	_, n, err := c.Parse([]byte{0, 0, 0, 101})
 	if !errors.Is(err, ErrFrameTooLarge) || codeOf(err) != CodeFrameTooLarge || n != 0 {
