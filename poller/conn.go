@@ -94,7 +94,7 @@ const (
 	EngineGoroutine
 )
 
-func (c Config) withDefaults() (Config, error) {
+func (c Config) withDefaults() Config {
 	if c.Codec == nil {
 		c.Codec = frame.MustLengthField(frame.LengthFieldConfig{})
 	}
@@ -119,7 +119,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	return c, nil
+	return c
 }
 
 // Handler receives a connection's events. For connections driven by an

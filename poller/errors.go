@@ -17,6 +17,4 @@ var (
 	ErrPartialTimeout = errors.New("poller: partial frame timed out")
 	// ErrTooManyConns refuses a connection beyond the configured maximum.
 	ErrTooManyConns = errors.New("poller: too many connections")
-	// ErrInvalidConfig reports a configuration that cannot work.
-	ErrInvalidConfig = errors.New("poller: invalid configuration")
 )

@@ -51,10 +51,7 @@ func (e *LoopEngine) loopBusy(loop gnet.EventLoop) *atomic.Int32 {
 // NewLoopEngine starts loops event loops (0 means GOMAXPROCS) for
 // connections configured by cfg and handled by h.
 func NewLoopEngine(cfg Config, h Handler, loops int) (*LoopEngine, error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		return nil, err
-	}
+	cfg = cfg.withDefaults()
 	if loops <= 0 {
 		loops = runtime.GOMAXPROCS(0)
 	}

@@ -53,10 +53,7 @@ const maxFreeBufs = 64
 // NewGoEngine returns an engine for connections configured by cfg and
 // handled by h.
 func NewGoEngine(cfg Config, h Handler) (*GoEngine, error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		return nil, err
-	}
+	cfg = cfg.withDefaults()
 	e := &GoEngine{cfg: cfg, h: h}
 	e.reg.init()
 	go e.reg.housekeep(slowInterval(cfg), e.tick)
