@@ -318,31 +318,38 @@ func TestClientRetries(t *testing.T) {
 	cl.Close()
 }
 
+// floodNeverReader starts a server with opts, connects a peer that never
+// reads, and emits 32 KiB events to it from the server until one fails;
+// that must be ErrBackpressure. It returns the server's connection.
+func floodNeverReader(t *testing.T, opts ...Option) *Conn {
+	t.Helper()
+	srv, err := Listen("unix://"+shortTempDir(t)+"/s.sock", opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := make(chan *Conn, 1)
+	srv.OnConnect(func(c *Conn) { conns <- c })
+	startServer(t, srv)
+	rawDial(t, srv.Addr()) // connects, never reads
+	c := <-conns
+	chunk := make([]byte, 32<<10)
+	var err2 error
+	for i := 0; i < 10000 && err2 == nil; i++ {
+		err2 = c.Emit("flood", chunk)
+	}
+	if !errors.Is(err2, ErrBackpressure) {
+		t.Fatalf("flooding a peer that never reads ended with %v", err2)
+	}
+	return c
+}
+
 // Backpressure: a peer that never reads fills its connection's queue up to
 // MaxPending; then Refuse returns ErrBackpressure and Disconnect closes the
 // peer, while memory stays bounded.
 func TestBackpressurePolicies(t *testing.T) {
 	for _, p := range []Policy{Refuse, Disconnect, Block} {
 		t.Run(fmt.Sprint(p), func(t *testing.T) {
-			addr := "unix://" + shortTempDir(t) + "/s.sock"
-			srv, err := Listen(addr, WithMaxPending(256<<10, p, 50*time.Millisecond), WithCodec(EventCodec().WithMaxFrame(64<<10)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			conns := make(chan *Conn, 1)
-			srv.OnConnect(func(c *Conn) { conns <- c })
-			startServer(t, srv)
-			nc := rawDial(t, srv.Addr()) // connects, never reads
-			_ = nc
-			c := <-conns
-			chunk := make([]byte, 32<<10)
-			var err2 error
-			for i := 0; i < 10000 && err2 == nil; i++ {
-				err2 = c.Emit("flood", chunk)
-			}
-			if !errors.Is(err2, ErrBackpressure) {
-				t.Fatalf("flooding a peer that never reads ended with %v", err2)
-			}
+			c := floodNeverReader(t, WithMaxPending(256<<10, p, 50*time.Millisecond), WithCodec(EventCodec().WithMaxFrame(64<<10)))
 			if c.Pending() > 256<<10 {
 				t.Fatalf("%d bytes pending, bound is %d", c.Pending(), 256<<10)
 			}
@@ -369,25 +376,7 @@ func TestBackpressureDefaultBounds(t *testing.T) {
 		{Refuse, 16<<20 - 64<<10, 16 << 20},
 	} {
 		t.Run(fmt.Sprint(tc.p), func(t *testing.T) {
-			addr := "unix://" + shortTempDir(t) + "/s.sock"
-			srv, err := Listen(addr, WithMaxPending(0, tc.p, 50*time.Millisecond))
-			if err != nil {
-				t.Fatal(err)
-			}
-			conns := make(chan *Conn, 1)
-			srv.OnConnect(func(c *Conn) { conns <- c })
-			startServer(t, srv)
-			nc := rawDial(t, srv.Addr()) // connects, never reads
-			_ = nc
-			c := <-conns
-			chunk := make([]byte, 32<<10)
-			var err2 error
-			for i := 0; i < 10000 && err2 == nil; i++ {
-				err2 = c.Emit("flood", chunk)
-			}
-			if !errors.Is(err2, ErrBackpressure) {
-				t.Fatalf("flooding a peer that never reads ended with %v", err2)
-			}
+			c := floodNeverReader(t, WithMaxPending(0, tc.p, 50*time.Millisecond))
 			if n := c.Pending(); n < tc.min || n > tc.max {
 				t.Fatalf("%d bytes pending when refused; want %d to %d", n, tc.min, tc.max)
 			}
