@@ -359,7 +359,7 @@ func (c *LengthField) End(dst []byte, mark int) ([]byte, error) {
 }
 
 // Append implements Codec. It is Begin, append(payload), End, with no
-// interface calls.
+// interface calls; the default header is written in one step.
 func (c *LengthField) Append(dst, payload []byte) ([]byte, error) {
 	if c.plain {
 		// End's checks and write, for the default header.

@@ -43,9 +43,10 @@ type Config struct {
 	// PolicyBlock, whose writers wait anyway. A producer faster than its
 	// peer runs MaxPending ahead of the socket, and the deeper the queue,
 	// the longer each frame waits in it and the colder its bytes are in
-	// the cache when the socket takes them: on the project's machine,
-	// 64-byte streams under PolicyBlock went 7–14 % faster with 1 MiB
-	// than with 16 MiB (docs/BENCHMARKS.md, "Session 7").
+	// the cache when the socket takes them: on the project's machine, a
+	// 64-byte stream under PolicyBlock on one core took 8–12 % less time
+	// per frame with 1 MiB than with 16 MiB (BenchmarkStream;
+	// docs/BENCHMARKS.md, "Session 7").
 	MaxPending int
 	// Policy applies when a write would exceed MaxPending.
 	Policy Policy
