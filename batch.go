@@ -1,6 +1,7 @@
 package goipc
 
 import (
+	"encoding/binary"
 	"errors"
 
 	"github.com/seed-fc4a2f4b/goipc/poller"
@@ -34,6 +35,13 @@ type Batch struct {
 	buf  []byte // encoded frames; its capacity never changes
 	n    int    // messages in buf
 
+	// plain: Send writes frames itself, the codec being bare length
+	// frames (ModeLength) with the default header
+	// (frame.LengthField.DefaultHeader) over a stream; plainMax is the
+	// largest payload it accepts.
+	plain    bool
+	plainMax int
+
 	// UDP only: where each datagram in buf ends, and the argument to
 	// WriteBatch.
 	ends []int
@@ -62,6 +70,9 @@ func newBatch(ep *endpoint, cl *Client, conn *Conn, dgram bool) *Batch {
 	}
 	size = min(size, maxPending)
 	b := &Batch{cl: cl, conn: conn, ep: ep, buf: make([]byte, 0, size)}
+	if ep.lf != nil && ep.codec.mode == ModeLength && !dgram {
+		b.plainMax, b.plain = ep.lf.DefaultHeader()
+	}
 	if dgram {
 		b.ends = make([]int, 0, udpBatchMax)
 		b.msgs = make([]udp.Message, 0, udpBatchMax)
@@ -91,6 +102,13 @@ func (b *Batch) Emit(event string, data []byte) error {
 // Send adds data as one frame (length mode) or as bytes (raw mode). Errors
 // are as for Emit.
 func (b *Batch) Send(data []byte) error {
+	if n := len(data); b.plain && n <= b.plainMax && len(b.buf)+4+n <= cap(b.buf) {
+		// The default header, written here: what add and the codec's
+		// Append would write, without their calls.
+		b.buf = append(binary.BigEndian.AppendUint32(b.buf, uint32(n)), data...)
+		b.n++
+		return nil
+	}
 	if b.ep.codec.events() {
 		return ErrEvents
 	}

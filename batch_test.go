@@ -271,3 +271,50 @@ func TestBatchErrors(t *testing.T) {
 		t.Fatalf("got %q, %q", r.msgs[0].Data, r.msgs[1].Data)
 	}
 }
+
+// Send writes the default length header itself: a payload at the codec's
+// limit goes, one byte more is refused with ErrFrameTooLarge and leaves
+// the batch as it was, a codec with another header still encodes through
+// it, and event mode over a stream refuses Send as it does over UDP.
+func TestBatchSendLimits(t *testing.T) {
+	for _, cfg := range []frame.LengthFieldConfig{
+		{MaxFrame: 104},
+		{Size: 2, LittleEndian: true, MaxFrame: 102},
+	} {
+		codec := LengthCodec(cfg)
+		srv := echoServer(t, "unix://"+shortTempDir(t)+"/s.sock", codec)
+		cl, r := dialRecv(t, srv.Addr(), codec)
+		b := cl.NewBatch()
+		if err := b.Send([]byte("first")); err != nil {
+			t.Fatalf("%+v: %v", cfg, err)
+		}
+		if err := b.Send(bytes.Repeat([]byte{'m'}, 100)); err != nil {
+			t.Fatalf("%+v: a 100-byte payload: %v", cfg, err)
+		}
+		if err := b.Send(make([]byte, 101)); !errors.Is(err, frame.ErrFrameTooLarge) {
+			t.Fatalf("%+v: a 101-byte payload: %v, want ErrFrameTooLarge", cfg, err)
+		}
+		if n := b.Buffered(); n != 2 {
+			t.Fatalf("%+v: %d buffered after the refusal, want 2", cfg, n)
+		}
+		if err := b.Send([]byte("last")); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		r.wait(t, 5*time.Second, "three echoes", func() bool { return len(r.msgs) >= 3 })
+		if string(r.msgs[0].Data) != "first" || len(r.msgs[1].Data) != 100 || string(r.msgs[2].Data) != "last" {
+			t.Fatalf("%+v: got %q, %d bytes, %q", cfg, r.msgs[0].Data, len(r.msgs[1].Data), r.msgs[2].Data)
+		}
+	}
+
+	// The event envelope rides on the same default length header; Send
+	// is still not for it.
+	codec := EventCodec()
+	srv := echoServer(t, "unix://"+shortTempDir(t)+"/e.sock", codec)
+	cl, _ := dialRecv(t, srv.Addr(), codec)
+	if err := cl.NewBatch().Send([]byte("x")); !errors.Is(err, ErrEvents) {
+		t.Fatalf("Send in event mode over a stream: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package frame
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"testing"
@@ -265,5 +266,53 @@ func TestDelimiterSelfOverlap(t *testing.T) {
 	}
 	if p, n, err := c.Parse(w); string(p) != "x\r\ny" || n != len(w) || err != nil {
 		t.Fatalf("%q %d %v", p, n, err)
+	}
+}
+
+// The decoder parses the default header inline while frames remain in the
+// window of its last Peek: frames after the first in a read, a header
+// claiming more than MaxFrame there, and a frame cut at the end of the
+// window must come out exactly as Parse has them.
+func TestDecoderDefaultHeaderInWindow(t *testing.T) {
+	lf := MustLengthField(LengthFieldConfig{MaxFrame: 1024})
+	maxPayload, ok := lf.DefaultHeader()
+	if !ok || maxPayload != 1020 {
+		t.Fatalf("DefaultHeader: %d, %v", maxPayload, ok)
+	}
+	var stream []byte
+	payloads := [][]byte{{}, []byte("one"), bytes.Repeat([]byte{'m'}, maxPayload), []byte("last")}
+	for _, p := range payloads {
+		stream, _ = lf.Append(stream, p)
+	}
+	// All of it in one read, then the same cut short inside the last
+	// frame: the decoder must wait for the rest, not return part of it.
+	src := &shortSource{buf: stream[:len(stream)-2]}
+	d := NewDecoder(src, lf)
+	for i, want := range payloads[:3] {
+		p, err := d.Next()
+		if err != nil || !bytes.Equal(p, want) {
+			t.Fatalf("frame %d: %d bytes, %v", i, len(p), err)
+		}
+	}
+	if p, err := d.Next(); err != io.ErrShortBuffer {
+		t.Fatalf("cut frame: %q, %v; want io.ErrShortBuffer", p, err)
+	}
+	src.buf = append(src.buf, stream[len(stream)-2:]...)
+	if p, err := d.Next(); err != nil || string(p) != "last" {
+		t.Fatalf("completed frame: %q, %v", p, err)
+	}
+
+	// A header one byte over the limit behind a good frame, in the same
+	// window: a protocol error, after the good frame.
+	bad, _ := lf.Append(nil, []byte("ok"))
+	bad = binary.BigEndian.AppendUint32(bad, uint32(maxPayload+1))
+	bad = append(bad, make([]byte, maxPayload+1)...)
+	d = NewDecoder(&shortSource{buf: bad}, lf)
+	if p, err := d.Next(); err != nil || string(p) != "ok" {
+		t.Fatalf("good frame: %q, %v", p, err)
+	}
+	var pe *ProtocolError
+	if _, err := d.Next(); !errors.Is(err, ErrFrameTooLarge) || !errors.As(err, &pe) {
+		t.Fatalf("oversized header in the window: %v", err)
 	}
 }

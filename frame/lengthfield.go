@@ -177,6 +177,18 @@ func MustLengthField(cfg LengthFieldConfig) *LengthField {
 	return c
 }
 
+// DefaultHeader reports whether the codec's header is the default one: a
+// 4-byte big-endian length of the payload, at offset 0, stripped on
+// decode, with no adjustment. If so, maxPayload is the largest payload
+// Append accepts, and a caller encoding in bulk may write such frames
+// itself (the length, then the payload), as Append would.
+func (c *LengthField) DefaultHeader() (maxPayload int, ok bool) {
+	if !c.plain {
+		return 0, false
+	}
+	return c.maxEnc - 4, true
+}
+
 // Config returns the configuration the codec was built from.
 func (c *LengthField) Config() LengthFieldConfig { return c.cfg }
 

@@ -2,6 +2,7 @@ package frame
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -286,5 +287,45 @@ func TestLengthFieldShortPayload(t *testing.T) {
 	out, err := c.Append(dst, []byte{1})
 	if err == nil || string(out) != "keep" {
 		t.Fatalf("failed append left %q, %v", out, err)
+	}
+}
+
+// DefaultHeader is true for the default layout only.
+func TestLengthFieldDefaultHeader(t *testing.T) {
+	for _, tc := range []struct {
+		cfg LengthFieldConfig
+		ok  bool
+	}{
+		{LengthFieldConfig{}, true},
+		{LengthFieldConfig{Size: 4, Strip: 4, MaxFrame: 100}, true},
+		{LengthFieldConfig{LittleEndian: true}, false},
+		{LengthFieldConfig{Size: 2}, false},
+		{LengthFieldConfig{Size: 8}, false},
+		{LengthFieldConfig{Offset: 2}, false},
+		{LengthFieldConfig{KeepHeader: true}, false},
+		{LengthFieldConfig{IncludesHeader: true}, false},
+		{LengthFieldConfig{Adjustment: 2}, false},
+	} {
+		c := MustLengthField(tc.cfg)
+		maxPayload, ok := c.DefaultHeader()
+		if ok != tc.ok {
+			t.Fatalf("%+v: DefaultHeader ok = %v", tc.cfg, ok)
+		}
+		if !ok {
+			continue
+		}
+		// Written by hand as the doc says, a frame is what Append makes,
+		// up to maxPayload and not beyond.
+		p := bytes.Repeat([]byte{'x'}, maxPayload)
+		want, err := c.Append(nil, p)
+		if err != nil {
+			t.Fatalf("%+v: Append of %d bytes: %v", tc.cfg, maxPayload, err)
+		}
+		if got := append(binary.BigEndian.AppendUint32(nil, uint32(len(p))), p...); !bytes.Equal(got, want) {
+			t.Fatalf("%+v: hand-written frame differs from Append's", tc.cfg)
+		}
+		if _, err := c.Append(nil, append(p, 'x')); !errors.Is(err, ErrFrameTooLarge) {
+			t.Fatalf("%+v: Append of %d bytes: %v", tc.cfg, maxPayload+1, err)
+		}
 	}
 }

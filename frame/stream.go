@@ -2,6 +2,7 @@ package frame
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"io"
 )
@@ -33,6 +34,10 @@ type Decoder struct {
 	src   Source
 	codec Codec
 	lf    *LengthField // codec, when it is one: parsed without an interface call
+	// plainMax, when the codec is a LengthField with the default header
+	// (4-byte big-endian payload length, stripped), is its largest
+	// accepted length: Next parses such frames inline. Zero otherwise.
+	plainMax uint64
 	res   resumer      // codec, when it can resume a delimiter scan
 	// win holds the source's buffered bytes as the last Peek returned them,
 	// starting at the source's read position; off of them belong to frames
@@ -50,6 +55,9 @@ type Decoder struct {
 func NewDecoder(src Source, codec Codec) *Decoder {
 	d := &Decoder{src: src, codec: codec}
 	d.lf, _ = codec.(*LengthField)
+	if d.lf != nil && d.lf.plain {
+		d.plainMax = d.lf.maxLen
+	}
 	d.res, _ = codec.(resumer)
 	return d
 }
@@ -90,6 +98,14 @@ func (d *Decoder) parse(b []byte) ([]byte, int, error) {
 // have arrived; nothing is lost.
 func (d *Decoder) Next() ([]byte, error) {
 	// Fast path: the next frame is whole in the window of the last Peek.
+	if w := d.win[d.off:]; len(w) >= 4 && d.plainMax != 0 {
+		// The default header, inline: Parse's checks for it.
+		if v := uint64(binary.BigEndian.Uint32(w)); v <= d.plainMax && v+4 <= uint64(len(w)) {
+			d.off += int(v) + 4
+			d.scanned = 0
+			return w[4 : v+4 : v+4], nil
+		}
+	}
 	if d.off < len(d.win) {
 		p, m, err := d.parse(d.win[d.off:])
 		if err != nil {
