@@ -38,7 +38,7 @@ type Decoder struct {
 	// (4-byte big-endian payload length, stripped), is its largest
 	// accepted length: Next parses such frames inline. Zero otherwise.
 	plainMax uint64
-	res   resumer      // codec, when it can resume a delimiter scan
+	res      resumer // codec, when it can resume a delimiter scan
 	// win holds the source's buffered bytes as the last Peek returned them,
 	// starting at the source's read position; off of them belong to frames
 	// already returned. They are discarded from the source in one call when
