@@ -35,6 +35,11 @@ type Batch struct {
 	buf  []byte // encoded frames; its capacity never changes
 	n    int    // messages in buf
 
+	// mem is buf's memory over a stream: a Flush at least half full
+	// hands it to the connection's queue as it is, no copy, and gets
+	// fresh memory back (poller.Buffer). Nil for UDP.
+	mem *poller.Buffer
+
 	// plain: Send writes frames itself, the codec being bare length
 	// frames (ModeLength) with the default header
 	// (frame.LengthField.DefaultHeader) over a stream; plainMax is the
@@ -69,13 +74,19 @@ func newBatch(ep *endpoint, cl *Client, conn *Conn, dgram bool) *Batch {
 		maxPending = poller.DefaultPending(o.policy)
 	}
 	size = min(size, maxPending)
-	b := &Batch{cl: cl, conn: conn, ep: ep, buf: make([]byte, 0, size)}
-	if ep.lf != nil && ep.codec.mode == ModeLength && !dgram {
-		b.plainMax, b.plain = ep.lf.DefaultHeader()
-	}
+	b := &Batch{cl: cl, conn: conn, ep: ep}
 	if dgram {
+		b.buf = make([]byte, 0, size)
 		b.ends = make([]int, 0, udpBatchMax)
 		b.msgs = make([]udp.Message, 0, udpBatchMax)
+		return b
+	}
+	// The memory is rounded up to the queue's chunk size: keep the
+	// batch to size, so it never holds more than MaxPending.
+	b.mem = poller.NewBuffer(size)
+	b.buf = b.mem.B[:0:size]
+	if ep.lf != nil && ep.codec.mode == ModeLength {
+		b.plainMax, b.plain = ep.lf.DefaultHeader()
 	}
 	return b
 }
@@ -208,19 +219,27 @@ func (b *Batch) Flush() error {
 	if b.n == 0 {
 		return nil
 	}
+	if b.mem == nil {
+		err := b.flushDatagrams()
+		if err == nil {
+			b.Reset()
+		}
+		return err
+	}
+	size := cap(b.buf)
+	b.mem.B = b.buf
 	var err error
-	switch {
-	case b.ends != nil:
-		err = b.flushDatagrams()
-	case b.cl != nil:
-		err = b.cl.writeFrames(b.buf, b.n)
-	default:
-		err = b.conn.writeFrame(b.buf)
+	if b.cl != nil {
+		err = b.cl.writeBuffer(b.mem, b.n)
+	} else {
+		err = b.conn.pc.WriteBuffer(b.mem)
 	}
-	if err == nil {
-		b.Reset()
+	if err != nil {
+		return err
 	}
-	return err
+	// Empty now, and possibly new memory.
+	b.buf, b.n = b.mem.B[:0:size], 0
+	return nil
 }
 
 // flushDatagrams sends each buffered message as one datagram.
@@ -256,11 +275,12 @@ func (b *Batch) flushDatagrams() error {
 	return err
 }
 
-// writeFrames writes f, n whole encoded frames, to the current connection
-// as one piece, or queues it in the outbox while disconnected.
-func (c *Client) writeFrames(f []byte, n int) error {
+// writeBuffer writes buf's frames, n of them, to the current stream
+// connection as one piece (poller.Conn.WriteBuffer), or copies them to
+// the outbox while disconnected. On success buf.B is empty.
+func (c *Client) writeBuffer(buf *poller.Buffer, n int) error {
 	if conn := c.conn.Load(); conn != nil {
-		err := conn.writeFrame(f)
+		err := conn.pc.WriteBuffer(buf)
 		if err == nil || !errors.Is(err, ErrClosed) {
 			return err
 		}
@@ -271,14 +291,15 @@ func (c *Client) writeFrames(f []byte, n int) error {
 		return err
 	}
 	if conn := c.openConn(); conn != nil {
-		return conn.writeFrame(f)
+		return conn.pc.WriteBuffer(buf)
 	}
 	if c.ep.opts.outboxMsgs <= 0 {
 		return ErrNotConnected
 	}
-	if err := c.outboxRoomLocked(n, len(f)); err != nil {
+	if err := c.outboxRoomLocked(n, len(buf.B)); err != nil {
 		return err
 	}
-	c.outboxAddLocked(append([]byte(nil), f...), n)
+	c.outboxAddLocked(append([]byte(nil), buf.B...), n)
+	buf.B = buf.B[:0]
 	return nil
 }

@@ -276,6 +276,38 @@ func (c *Conn) write(p []byte, noWait bool) error {
 	return nil
 }
 
+// WriteBuffer queues the frames in buf.B, whole encoded frames, as one
+// Write: in order, never interleaved with other writers' frames. A buffer
+// at least half full goes into the queue as it is, and buf gets fresh
+// memory of the same size; a buffer less full is copied. Either way buf.B
+// is empty, with all of buf's memory, when WriteBuffer returns nil; on
+// error it is as it was, the frames unsent. Errors as for Write.
+func (c *Conn) WriteBuffer(buf *Buffer) error {
+	n := len(buf.B)
+	if n == 0 {
+		return nil
+	}
+	if !buf.lendable() {
+		if err := c.Write(buf.B); err != nil {
+			return err
+		}
+		buf.empty()
+		return nil
+	}
+	if c.state.Load() != stateOpen {
+		return ErrClosed
+	}
+	if err := c.out.adopt(buf.c, n, c.tr.onLoop()); err != nil {
+		if err == ErrBackpressure && c.cfg.Policy == PolicyClose {
+			c.CloseNow(ErrBackpressure)
+		}
+		return err
+	}
+	buf.refill(cap(buf.c.b))
+	c.requestFlush()
+	return nil
+}
+
 // WriteNoWait is Write that never waits for room, whatever the policy: a
 // full queue is ErrBackpressure at once (and, under PolicyClose, closes
 // the connection). Broadcast uses it, so one slow peer cannot hold up the

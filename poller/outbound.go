@@ -123,30 +123,57 @@ func (o *outbound) pendingBytes() int {
 // commit (or abort): the end of the last chunk, or a fresh chunk that
 // commit links behind it.
 func (o *outbound) begin(n int, onLoop bool) ([]byte, error) {
+	if err := o.lockRoom(n, onLoop); err != nil {
+		return nil, err
+	}
+	o.reserve(n)
+	return o.reserved[:0], nil
+}
+
+// lockRoom locks the queue once it has room for n more bytes (or, for
+// more than the bound, once it is empty), waiting for the flusher under
+// PolicyBlock. On error the queue is unlocked.
+func (o *outbound) lockRoom(n int, onLoop bool) error {
 	o.mu.Lock()
 	for {
 		if o.closed {
 			o.mu.Unlock()
-			return nil, ErrClosed
+			return ErrClosed
 		}
-		// Room for n, or, for a frame larger than the bound, an empty
-		// queue.
 		if o.pendingAtMost(max(o.max-n, 0)) {
-			break
+			return nil
 		}
 		if o.policy != PolicyBlock || onLoop || o.block <= 0 {
 			o.mu.Unlock()
-			return nil, ErrBackpressure
+			return ErrBackpressure
 		}
 		// Wait for the flusher to make room, lock released.
 		o.mu.Unlock()
 		if !o.waitRoom() {
-			return nil, ErrBackpressure
+			return ErrBackpressure
 		}
 		o.mu.Lock()
 	}
-	o.reserve(n)
-	return o.reserved[:0], nil
+}
+
+// adopt queues the n bytes of frames at the start of c as they are: c
+// becomes the last chunk, and producers append behind them. The caller
+// gives c up. Room is checked as for begin.
+func (o *outbound) adopt(c *chunk, n int, onLoop bool) error {
+	if err := o.lockRoom(n, onLoop); err != nil {
+		return err
+	}
+	c.n.Store(int64(n))
+	if o.last == nil {
+		o.first.Store(c)
+	} else {
+		// Linked after its length is published, as commit links.
+		o.last.next.Store(c)
+	}
+	o.last, o.lastLen = c, n
+	o.written += uint64(n)
+	o.mu.Unlock()
+	return nil
 }
 
 // reserve points o.reserved at room for n bytes: the rest of the last
@@ -355,6 +382,48 @@ func (o *outbound) close() {
 	case o.room <- struct{}{}:
 	default:
 	}
+}
+
+// A Buffer is memory for frames on their way to a connection's queue,
+// for a producer that encodes many frames before queueing them all at
+// once (goipc's Batch): Conn.WriteBuffer queues a Buffer's frames by
+// taking its memory into the queue, with no copy, when it is at least
+// half full, and hands back fresh memory of the same size; a Buffer less
+// full is copied, as Write copies, so that a queue of part-filled buffers
+// never holds much more memory than it has bytes pending. Buffers come
+// from the queues' chunk pools, so a steady stream allocates nothing.
+//
+// A Buffer belongs to one goroutine at a time.
+type Buffer struct {
+	// B holds the frames encoded so far. Append to it within its
+	// capacity (which a caller may lower by reslicing, never raise): a B
+	// that outgrew it, moved by append, is copied when written, like any
+	// other bytes.
+	B []byte
+	c *chunk
+}
+
+// NewBuffer returns an empty Buffer with room for at least size bytes
+// (rounded up to the queues' next chunk size, powers of two from 4 KiB).
+func NewBuffer(size int) *Buffer {
+	buf := &Buffer{}
+	buf.refill(size)
+	return buf
+}
+
+// refill gives buf new memory for size bytes, and empties B.
+func (buf *Buffer) refill(size int) {
+	buf.c = getChunk(size)
+	buf.empty()
+}
+
+// empty makes B empty, with all of the Buffer's memory.
+func (buf *Buffer) empty() { buf.B = buf.c.b[:0:cap(buf.c.b)] }
+
+// lendable reports whether B still starts the Buffer's own memory and
+// fills at least half of its capacity: then it is queued without a copy.
+func (buf *Buffer) lendable() bool {
+	return unsafe.SliceData(buf.B) == unsafe.SliceData(buf.c.b) && cap(buf.B) <= cap(buf.c.b) && 2*len(buf.B) >= cap(buf.B)
 }
 
 // Chunks come in power-of-two size classes from minChunk (4 KiB) to
