@@ -21,6 +21,7 @@ const (
 	DefaultPartialTimeout = 30 * time.Second
 	DefaultCloseTimeout   = 5 * time.Second
 	DefaultReadBuffer     = 64 << 10
+	DefaultLoopReadBuffer = 256 << 10
 )
 
 // Config is a connection's configuration, shared by the connections of
@@ -64,6 +65,12 @@ type Config struct {
 	// only while they have input; idle, it is back on the engine's free
 	// list (TLS connections keep theirs).
 	ReadBuffer int
+	// LoopReadBuffer is the buffer each event loop reads into, shared by
+	// the loop's connections (a frame left incomplete by a read is moved
+	// to its connection's own carry). Default 256 KiB: a 64-byte stream
+	// over a Unix socket, with 64 KiB reads, took about half as long
+	// again per frame (docs/BENCHMARKS.md, "Session 8").
+	LoopReadBuffer int
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 	// Engine selects the engine NewServerEngine returns. The zero value,
@@ -116,6 +123,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReadBuffer <= 0 {
 		c.ReadBuffer = DefaultReadBuffer
+	}
+	if c.LoopReadBuffer <= 0 {
+		c.LoopReadBuffer = DefaultLoopReadBuffer
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -62,7 +62,7 @@ func NewLoopEngine(cfg Config, h Handler, loops int) (*LoopEngine, error) {
 		gnet.WithNumEventLoop(loops),
 		gnet.WithLogger(slogAdapter{cfg.Logger}),
 		gnet.WithLogLevel(logging.ErrorLevel),
-		gnet.WithReadBufferCap(cfg.ReadBuffer),
+		gnet.WithReadBufferCap(cfg.LoopReadBuffer),
 		// No WithWriteBufferCap: flush writes the socket itself and gnet's
 		// outbound buffer is never used.
 	)
