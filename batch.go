@@ -27,7 +27,10 @@ import (
 //
 // A Batch belongs to one goroutine at a time: it is not safe for
 // concurrent use. Emit and Send copy data, which the caller may reuse at
-// once. They allocate nothing; the buffer is allocated by NewBatch.
+// once. They allocate nothing. Over a stream the buffer is memory of the
+// connection queues' pool: a Flush at least half full hands it to the
+// queue as it is, with no copy, and takes fresh memory from the pool
+// (poller.Buffer); a Flush less full copies, as Emit does.
 type Batch struct {
 	cl   *Client // the client whose current connection a flush goes to, or nil
 	conn *Conn   // else the connection it goes to
