@@ -205,6 +205,40 @@ func bmStreamBatch(b *testing.B, network string) {
 	})
 }
 
+// BenchmarkBatchEncode is the sender's share of the batch stream alone:
+// Send into a connected client's Batch, which is emptied with Reset
+// instead of flushed, so no I/O is timed. For 64-byte bare frames with
+// the default header (Send writes it itself) and event frames.
+func BenchmarkBatchEncode(b *testing.B) {
+	for _, mode := range []Mode{ModeLength, ModeEvent} {
+		b.Run(mode.String()+"/64B", func(b *testing.B) {
+			codec := EventCodec()
+			if mode == ModeLength {
+				codec = LengthCodec(frame.LengthFieldConfig{})
+			}
+			_, cl := bmPair(b, "unix", codec, func(*Server) {}, nil)
+			batch := cl.NewBatch()
+			p := bmData()
+			b.ReportAllocs()
+			b.SetBytes(bmPayload)
+			for b.Loop() {
+				if cap(batch.buf)-len(batch.buf) < 256 {
+					batch.Reset()
+				}
+				var err error
+				if mode == ModeLength {
+					err = batch.Send(p)
+				} else {
+					err = batch.Emit("m", p)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // bmMeasureStream warms up with send(bmWarmup), then times send(b.N) until
 // the server has counted every message, and reports msgs/s and mallocs/op.
 func bmMeasureStream(b *testing.B, cnt *bmCounter, send func(n int)) {
