@@ -307,13 +307,16 @@ func (c *Conn) WriteBuffer(buf *Buffer) error {
 	if c.state.Load() != stateOpen {
 		return ErrClosed
 	}
+	// Once adopted the chunk is the queue's: the flusher may write it out
+	// and pool it at once, so nothing of it is read afterwards.
+	size := cap(buf.c.b)
 	if err := c.out.adopt(buf.c, n, c.tr.onLoop()); err != nil {
 		if err == ErrBackpressure && c.cfg.Policy == PolicyClose {
 			c.CloseNow(ErrBackpressure)
 		}
 		return err
 	}
-	buf.refill(cap(buf.c.b))
+	buf.refill(size)
 	c.requestFlush()
 	return nil
 }
