@@ -67,9 +67,9 @@ type Config struct {
 	ReadBuffer int
 	// LoopReadBuffer is the buffer each event loop reads into, shared by
 	// the loop's connections (a frame left incomplete by a read is moved
-	// to its connection's own carry). Default 256 KiB: a 64-byte stream
-	// over a Unix socket, with 64 KiB reads, took about half as long
-	// again per frame (docs/BENCHMARKS.md, "Session 8").
+	// to its connection's own carry). Default 256 KiB: with 64 KiB reads
+	// a 64-byte stream over a Unix socket, in process, took a quarter to
+	// a half as long again per frame (docs/BENCHMARKS.md, "Session 8").
 	LoopReadBuffer int
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
