@@ -121,21 +121,23 @@ func testWriteBuffer(t *testing.T, codec *frame.LengthField, c *Conn, cc net.Con
 	}
 }
 
-// A WriteBuffer that fails leaves the buffer as it was, its frames unsent:
-// refused by a full queue, and after Close.
-func TestWriteBufferRefused(t *testing.T) {
-	e, err := NewGoEngine(Config{RingSize: 4096, MaxPending: 8 << 10, Policy: PolicyError}, nopHandler{})
+// writeBufferUntilRefused writes buffers of fill, 3000 bytes at a time,
+// to a connection bounded at 8 KiB under policy whose peer never reads,
+// until a write is refused with ErrBackpressure; it returns the
+// connection and the buffer.
+func writeBufferUntilRefused(t *testing.T, policy Policy, fill []byte) (*Conn, *Buffer) {
+	t.Helper()
+	e, err := NewGoEngine(Config{RingSize: 4096, MaxPending: 8 << 10, Policy: policy}, nopHandler{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	t.Cleanup(func() { e.Close() })
 	_, sc := unixPair(t) // the peer never reads
 	c, err := e.Add(sc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	buf := NewBuffer(4096)
-	fill := bytes.Repeat([]byte{'x'}, 3000)
 	var refused error
 	for range 10000 {
 		buf.B = append(buf.B[:0], fill...)
@@ -146,6 +148,14 @@ func TestWriteBufferRefused(t *testing.T) {
 	if !errors.Is(refused, ErrBackpressure) {
 		t.Fatalf("writing to a peer that never reads: %v, want ErrBackpressure", refused)
 	}
+	return c, buf
+}
+
+// A WriteBuffer that fails leaves the buffer as it was, its frames unsent:
+// refused by a full queue, and after Close.
+func TestWriteBufferRefused(t *testing.T) {
+	fill := bytes.Repeat([]byte{'x'}, 3000)
+	c, buf := writeBufferUntilRefused(t, PolicyError, fill)
 	if !bytes.Equal(buf.B, fill) {
 		t.Fatalf("refused buffer holds %d bytes, want its %d", len(buf.B), len(fill))
 	}
@@ -155,5 +165,16 @@ func TestWriteBufferRefused(t *testing.T) {
 	c.CloseNow(nil)
 	if err := c.WriteBuffer(buf); !errors.Is(err, ErrClosed) || !bytes.Equal(buf.B, fill) {
 		t.Fatalf("after close: %v, %d bytes left; want ErrClosed, %d", err, len(buf.B), len(fill))
+	}
+}
+
+// Under PolicyClose a WriteBuffer the queue has no room for closes the
+// connection, as a refused Write does.
+func TestWriteBufferPolicyClose(t *testing.T) {
+	c, _ := writeBufferUntilRefused(t, PolicyClose, make([]byte, 3000))
+	select {
+	case <-c.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("connection still open after a refusal under PolicyClose")
 	}
 }

@@ -255,10 +255,16 @@ func (c *Conn) begin(n int, noWait bool) ([]byte, error) {
 		return nil, ErrClosed
 	}
 	b, err := c.out.begin(n, noWait)
+	return b, c.refused(err)
+}
+
+// refused returns the queue's answer to a write, closing the connection
+// first if the queue had no room and the policy is PolicyClose.
+func (c *Conn) refused(err error) error {
 	if err == ErrBackpressure && c.cfg.Policy == PolicyClose {
 		c.CloseNow(ErrBackpressure)
 	}
-	return b, err
+	return err
 }
 
 // Commit publishes the frame built on the slice Begin returned and gets it
@@ -310,10 +316,7 @@ func (c *Conn) WriteBuffer(buf *Buffer) error {
 	// Once adopted the chunk is the queue's: the flusher may write it out
 	// and pool it at once, so nothing of it is read afterwards.
 	size := cap(buf.c.b)
-	if err := c.out.adopt(buf.c, n, c.tr.onLoop()); err != nil {
-		if err == ErrBackpressure && c.cfg.Policy == PolicyClose {
-			c.CloseNow(ErrBackpressure)
-		}
+	if err := c.refused(c.out.adopt(buf.c, n, c.tr.onLoop())); err != nil {
 		return err
 	}
 	buf.refill(size)

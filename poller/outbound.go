@@ -163,17 +163,23 @@ func (o *outbound) adopt(c *chunk, n int, onLoop bool) error {
 	if err := o.lockRoom(n, onLoop); err != nil {
 		return err
 	}
+	o.link(c, n)
+	o.written += uint64(n)
+	o.mu.Unlock()
+	return nil
+}
+
+// link makes c, holding n bytes of frames, the last chunk. Under mu. The
+// length is published before the link: a flusher that sees the link sees
+// the old last chunk's final length too, and c's.
+func (o *outbound) link(c *chunk, n int) {
 	c.n.Store(int64(n))
 	if o.last == nil {
 		o.first.Store(c)
 	} else {
-		// Linked after its length is published, as commit links.
 		o.last.next.Store(c)
 	}
 	o.last, o.lastLen = c, n
-	o.written += uint64(n)
-	o.mu.Unlock()
-	return nil
 }
 
 // reserve points o.reserved at room for n bytes: the rest of the last
@@ -226,16 +232,8 @@ func (o *outbound) commit(b []byte) {
 			copy(o.reserved[:n], b)
 		}
 		if c := o.fresh; c != nil {
-			// Publish the frame, then link the chunk: a flusher that sees
-			// the link sees the old chunk's final length too.
 			o.fresh = nil
-			c.n.Store(int64(n))
-			if o.last == nil {
-				o.first.Store(c)
-			} else {
-				o.last.next.Store(c)
-			}
-			o.last, o.lastLen = c, n
+			o.link(c, n)
 		} else {
 			o.lastLen += n
 			o.last.n.Store(int64(o.lastLen))
