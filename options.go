@@ -48,6 +48,7 @@ type options struct {
 	partialTimeout time.Duration
 	closeTimeout   time.Duration
 	keepAlive      time.Duration
+	busyPoll       time.Duration
 	tls            tlsconn.Config
 	pipeSDDL       string
 
@@ -101,6 +102,7 @@ func (o *options) pollerConfig(fc frame.Codec) poller.Config {
 		BlockTimeout:   o.blockTimeout,
 		PartialTimeout: o.partialTimeout,
 		CloseTimeout:   o.closeTimeout,
+		BusyPoll:       o.busyPoll,
 		Logger:         o.logger,
 		Engine:         o.engine,
 	}
@@ -168,6 +170,33 @@ func WithCloseTimeout(d time.Duration) Option { return func(o *options) { o.clos
 // WithKeepAlive sets the TCP keepalive period (default 15 s; negative
 // disables).
 func WithKeepAlive(d time.Duration) Option { return func(o *options) { o.keepAlive = d } }
+
+// MaxBusyPoll is the longest spin WithBusyPoll accepts.
+const MaxBusyPoll = time.Millisecond
+
+// WithBusyPoll makes a server's or a client's connections poll for input
+// for up to d, without sleeping, each time their input runs dry: the
+// reply to a request or the next message of a stream that comes within d
+// is read without waking a sleeping thread. On the project's machine that
+// wake-up is most of a round trip between processes on different CPUs:
+// 10–14 µs instead of 50–60 µs for one message in flight, and twice the
+// round trips with 64 in flight (docs/BENCHMARKS.md, "Session 9").
+//
+// It costs CPU: a server's event loop spins up to d after each turn (one
+// spin for all its connections), a goroutine-driven connection (a
+// client's, or a server's under WithEngine(EngineGoroutine)) up to d each
+// time it runs out of input, whether or not anything comes. Use it when
+// each end has a CPU to spare; where both ends share one CPU it only
+// delays the peer it waits for. Typical values are 20–100 µs; d is capped
+// at MaxBusyPoll, because work the event loop is handed from other
+// goroutines (closing a connection, taking a new one) waits for the spin.
+// Default 0: never spin.
+//
+// Linux only, on TCP and Unix stream sockets without TLS; elsewhere, and
+// for UDP, it is accepted and has no effect.
+func WithBusyPoll(d time.Duration) Option {
+	return func(o *options) { o.busyPoll = min(d, MaxBusyPoll) }
+}
 
 // WithRetry makes a client retry connecting every interval, up to max
 // times in a row (0: no retry; Forever: no limit), and reconnect the same

@@ -482,6 +482,9 @@ func Targets(rs []Result) []Target {
 		out = append(out, t)
 	}
 	bin := []string{"goipc/event", "goipc/length", ImplGoipcProcs}
+	// The busy-polling lanes trade CPU for wake-ups (goipc.WithBusyPoll):
+	// their targets are reported apart from the default lanes'.
+	busy := []string{ImplGoipcBusy, ImplGoipcProcsBusy}
 	// Streams may also be sent through a Batch, as std's lane sends
 	// through a bufio.Writer.
 	streams := append(bin, "goipc/batch")
@@ -494,8 +497,10 @@ func Targets(rs []Result) []Target {
 			add(wl+" vs C", p, best(wl, p, false, bin...), find(ImplC, wl, p), 0.6, false)
 			add(wl+" vs node-ipc 14 (goipc/json)", p, find("goipc/json", wl, p), find(ImplNode, wl, p), 10, false)
 			add(wl+" vs node-ipc 14 (best goipc)", p, best(wl, p, false, bin...), find(ImplNode, wl, p), 10, false)
+			add(wl+" vs node-ipc 14 (busy polling)", p, best(wl, p, false, busy...), find(ImplNode, wl, p), 10, false)
 			lw := "latency/" + tr + "/64B"
 			add(lw+" p50 vs C", p, best(lw, p, true, bin...), find(ImplC, lw, p), 1.3, true)
+			add(lw+" p50 vs C (busy polling)", p, best(lw, p, true, busy...), find(ImplC, lw, p), 1.3, true)
 		}
 		add("udp/64B vs C sendmmsg", p, best("udp/64B", p, false, "goipc/event", "goipc/length", "goipc/batch", "goipc/udp-batch"), find(ImplC, "udp/64B", p), 0.8, false)
 		for i := range rs {
@@ -694,7 +699,14 @@ const (
 	ImplC          = "c"
 	ImplNode       = "node-ipc14"
 	ImplGoipcProcs = "goipc/procs"
+	// The busy-polling lanes: goipc/length in process and goipc/procs,
+	// with both ends spinning up to BusyPoll (goipc.WithBusyPoll).
+	ImplGoipcBusy      = "goipc/busy"
+	ImplGoipcProcsBusy = "goipc/procs-busy"
 )
+
+// BusyPoll is the busy-polling lanes' spin.
+const BusyPoll = 50 * time.Microsecond
 
 // Run measures every workload × placement × implementation of cfg and
 // returns the report, with ratios and targets filled in. In-process

@@ -25,17 +25,32 @@ import (
 // gnet engine (unix, tcp) and a goipc Client, with one codec. With batch
 // set (the goipc/batch lane), the streaming workloads send through a
 // goipc.Batch, flushed when its buffer is full, as std's lane flushes its
-// bufio.Writer; the other workloads do not apply.
+// bufio.Writer; the other workloads do not apply. With busy set (the
+// goipc/busy lane), both ends of the round-trip workloads busy-poll
+// (goipc.WithBusyPoll) for that long; the other workloads do not apply.
 type goipcImpl struct {
 	codec string
 	batch bool
+	busy  time.Duration
 }
 
 func (g *goipcImpl) Name() string {
-	if g.batch {
+	switch {
+	case g.batch:
 		return "goipc/batch"
+	case g.busy > 0:
+		return ImplGoipcBusy
 	}
 	return "goipc/" + g.codec
+}
+
+// roundTripOpts returns the options of both ends of a round-trip workload.
+func (g *goipcImpl) roundTripOpts() []goipc.Option {
+	opts := []goipc.Option{g.codecOpt()}
+	if g.busy > 0 {
+		opts = append(opts, goipc.WithBusyPoll(g.busy))
+	}
+	return opts
 }
 func (g *goipcImpl) InProcess() bool                       { return true }
 func (g *goipcImpl) Available(context.Context, *Env) error { return nil }
@@ -207,7 +222,7 @@ func keepErr(errp *atomic.Pointer[error], err error) {
 }
 
 func (g *goipcImpl) Stream(ctx context.Context, env *Env, w Workload) (Measure, error) {
-	if g.codec == "json" && w.Size < 2 {
+	if g.codec == "json" && w.Size < 2 || g.busy > 0 {
 		return Measure{}, ErrNotApplicable
 	}
 	var n atomic.Int64
@@ -317,7 +332,7 @@ func (g *goipcImpl) RoundTrips(ctx context.Context, env *Env, w Workload) (Measu
 	if g.codec == "raw" || g.batch {
 		return Measure{}, ErrNotApplicable // raw has no frames to echo one by one
 	}
-	srv, err := goipc.Listen(listenAddr(env, w.Transport), g.codecOpt())
+	srv, err := goipc.Listen(listenAddr(env, w.Transport), g.roundTripOpts()...)
 	if err != nil {
 		return Measure{}, err
 	}
@@ -336,7 +351,7 @@ func (g *goipcImpl) RoundTrips(ctx context.Context, env *Env, w Workload) (Measu
 // w.Window round trips in flight and measures them over env.Duration after
 // env.Warmup. Allocs counts this process's allocations.
 func (g *goipcImpl) clientRoundTrips(ctx context.Context, env *Env, w Workload, addr string) (Measure, error) {
-	cl, err := goipc.NewClient(addr, g.codecOpt())
+	cl, err := goipc.NewClient(addr, g.roundTripOpts()...)
 	if err != nil {
 		return Measure{}, err
 	}
@@ -380,7 +395,7 @@ func (g *goipcImpl) clientRoundTrips(ctx context.Context, env *Env, w Workload, 
 }
 
 func (g *goipcImpl) UDP(ctx context.Context, env *Env, w Workload) (Measure, error) {
-	if g.codec == "raw" {
+	if g.codec == "raw" || g.busy > 0 {
 		return Measure{}, ErrNotApplicable
 	}
 	var n atomic.Int64
@@ -406,7 +421,7 @@ func (g *goipcImpl) UDP(ctx context.Context, env *Env, w Workload) (Measure, err
 }
 
 func (g *goipcImpl) Broadcast(ctx context.Context, env *Env, w Workload) (Measure, error) {
-	if !g.events() || g.batch {
+	if !g.events() || g.batch || g.busy > 0 {
 		return Measure{}, ErrNotApplicable // Server.Broadcast emits events; BroadcastBytes is the raw one
 	}
 	srv, err := goipc.Listen(listenAddr(env, w.Transport), g.codecOpt(), goipc.WithMaxPending(0, goipc.Block, 10*time.Second))
@@ -441,7 +456,7 @@ func (g *goipcImpl) Broadcast(ctx context.Context, env *Env, w Workload) (Measur
 }
 
 func (g *goipcImpl) Idle(ctx context.Context, env *Env, w Workload) (Measure, error) {
-	if g.codec != "length" && g.codec != "event" || g.batch {
+	if g.codec != "length" && g.codec != "event" || g.batch || g.busy > 0 {
 		return Measure{}, ErrNotApplicable
 	}
 	var conns atomic.Int64

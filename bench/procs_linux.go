@@ -24,6 +24,10 @@ import (
 // In one Go runtime the scheduler hands messages between the two ends'
 // goroutines cheaply; goipc is an inter-process library, and here the
 // server pays the real cross-process wake-ups the C and node lanes pay.
+//
+// With client.busy set (the goipc/procs-busy lane), both ends busy-poll
+// for that long: the server with --busy-poll, the client with
+// goipc.WithBusyPoll.
 type procsImpl struct {
 	noWorkloads           // Stream, UDP, Broadcast, Idle
 	client      goipcImpl // codec "length"
@@ -35,7 +39,17 @@ type procsImpl struct {
 
 func newProcsImpl() *procsImpl { return &procsImpl{client: goipcImpl{codec: "length"}} }
 
-func (p *procsImpl) Name() string { return ImplGoipcProcs }
+// newProcsBusyImpl returns the goipc/procs-busy lane.
+func newProcsBusyImpl() *procsImpl {
+	return &procsImpl{client: goipcImpl{codec: "length", busy: BusyPoll}}
+}
+
+func (p *procsImpl) Name() string {
+	if p.client.busy > 0 {
+		return ImplGoipcProcsBusy
+	}
+	return ImplGoipcProcs
+}
 
 // InProcess is false: the server is a child process, so the cross-core
 // placement runs.
@@ -84,7 +98,11 @@ func (p *procsImpl) RoundTrips(ctx context.Context, env *Env, w Workload) (Measu
 			return Measure{}, errors.New("taskset not found (needed to place the server process)")
 		}
 	}
-	srv, err := startChild(env.ServerCPU, p.bin, "serve", listenAddr(env, w.Transport), "--echo", "--codec", "length", "--len-bytes", "4")
+	args := []string{"serve", listenAddr(env, w.Transport), "--echo", "--codec", "length", "--len-bytes", "4"}
+	if p.client.busy > 0 {
+		args = append(args, "--busy-poll", p.client.busy.String())
+	}
+	srv, err := startChild(env.ServerCPU, p.bin, args...)
 	if err != nil {
 		return Measure{}, err
 	}
@@ -102,5 +120,8 @@ func (p *procsImpl) RoundTrips(ctx context.Context, env *Env, w Workload) (Measu
 	default:
 	}
 	m.Note = "server in a child process; allocs/msg: client only"
+	if p.client.busy > 0 {
+		m.Note = "both ends busy-poll " + p.client.busy.String() + "; " + m.Note
+	}
 	return m, err
 }

@@ -25,14 +25,15 @@ import (
 // AllImpls returns every implementation, in table order.
 func AllImpls() []Impl {
 	return []Impl{
-		&goipcImpl{codec: "event"}, &goipcImpl{codec: "length"}, &goipcImpl{codec: "length", batch: true}, newProcsImpl(), &goipcImpl{codec: "json"}, &goipcImpl{codec: "raw"},
+		&goipcImpl{codec: "event"}, &goipcImpl{codec: "length"}, &goipcImpl{codec: "length", batch: true}, newProcsImpl(),
+		&goipcImpl{codec: "length", busy: BusyPoll}, newProcsBusyImpl(), &goipcImpl{codec: "json"}, &goipcImpl{codec: "raw"},
 		udpBatchImpl{}, stdImpl{}, &cImpl{}, &nodeImpl{},
 	}
 }
 
 // ImplsNamed returns the implementations named: "goipc" stands for every
-// goipc lane (each codec in process, goipc/batch, goipc/procs,
-// goipc/udp-batch).
+// goipc lane (each codec in process, goipc/batch, goipc/procs, goipc/busy,
+// goipc/procs-busy, goipc/udp-batch).
 func ImplsNamed(names []string) ([]Impl, error) {
 	all := AllImpls()
 	var out []Impl

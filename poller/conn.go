@@ -71,6 +71,25 @@ type Config struct {
 	// a 64-byte stream over a Unix socket, in process, took a quarter to
 	// a half as long again per frame (docs/BENCHMARKS.md, "Session 8").
 	LoopReadBuffer int
+	// BusyPoll, when positive, is how long a connection's reader keeps
+	// polling for input, without sleeping, each time its input runs dry:
+	// an event loop after each turn (one spin for all the loop's
+	// connections, ended by input on any of them or by a write queued
+	// from another goroutine), a goroutine-engine reader before it parks.
+	// Input that arrives within it is read without the wake-up of a
+	// sleeping thread, which on the project's machine is most of a round
+	// trip between processes on different CPUs (docs/BENCHMARKS.md,
+	// "Session 9"). The price is CPU: up to BusyPoll of it per loop, or per
+	// goroutine-engine connection, every time input runs dry, spent even
+	// when nothing comes. Worth it when each end has a CPU of its own; on
+	// a shared CPU the spin only delays the peer it waits for (it yields
+	// to the process's own goroutines, not to other processes).
+	//
+	// Linux only, on TCP and Unix stream sockets without TLS; elsewhere it
+	// is ignored. Work that gnet queues for a loop (closing a connection
+	// from another goroutine, enrolling a new one) waits for a spin to
+	// end, so keep it short: tens of microseconds. Default 0: never spin.
+	BusyPoll time.Duration
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 	// Engine selects the engine NewServerEngine returns. The zero value,

@@ -40,6 +40,13 @@ type LoopEngine struct {
 	busy   sync.Map // gnet.EventLoop → *atomic.Int32: the loop is running handlers
 	wmu    sync.Mutex
 	wakers map[gnet.EventLoop]*loopWaker
+	smu    sync.Mutex                   // guards spins (not wmu: waker holds that while its loop runs OnOpen, which joins the set)
+	spins  map[gnet.EventLoop]*loopSpin // Config.BusyPoll's sets; a nil entry: none could be made
+	// tasks counts the work goipc has handed gnet's task queues (enrolling
+	// a connection or a waker, closing a connection) that the loops have
+	// not done yet; from Close on it stays positive. Busy-poll spins end
+	// while it is positive, since gnet's queues are not in the spin sets.
+	tasks atomic.Int32
 }
 
 // loopBusy returns the counter that is non-zero while loop runs handlers.
@@ -55,7 +62,7 @@ func NewLoopEngine(cfg Config, h Handler, loops int) (*LoopEngine, error) {
 	if loops <= 0 {
 		loops = runtime.GOMAXPROCS(0)
 	}
-	e := &LoopEngine{cfg: cfg, h: h, wakers: make(map[gnet.EventLoop]*loopWaker)}
+	e := &LoopEngine{cfg: cfg, h: h, wakers: make(map[gnet.EventLoop]*loopWaker), spins: make(map[gnet.EventLoop]*loopSpin)}
 	e.reg.init()
 	cli, err := gnet.NewClient(&gnetHandler{e: e},
 		gnet.WithMulticore(loops > 1),
@@ -86,7 +93,10 @@ func (e *LoopEngine) Add(nc net.Conn) (*Conn, error) {
 	// The transport is created here and passed as gnet's context, so this
 	// goroutine never reads gnet's connection state, which the loop owns.
 	t := &gnetConn{e: e}
-	if _, err := e.cli.EnrollContext(nc, t); err != nil {
+	e.tasks.Add(1)
+	_, err := e.cli.EnrollContext(nc, t) // returns once the loop ran OnOpen, or failed
+	e.tasks.Add(-1)
+	if err != nil {
 		return nil, fmt.Errorf("poller: enroll: %w", err)
 	}
 	// Enroll returns after the loop ran OnOpen, which set t.c and t.gc.
@@ -107,10 +117,58 @@ func (e *LoopEngine) Close() error {
 	if !e.closed.CompareAndSwap(false, true) {
 		return nil
 	}
+	e.tasks.Add(1) // for good: stopping is queued to the loops
 	e.reg.close()
 	err := e.cli.Stop()
 	e.closeWakers()
+	e.closeSpins()
 	return err
+}
+
+// spinFor returns loop's busy-poll set, made at its first call, or nil
+// when Config.BusyPoll is 0 or no set could be made (which is logged).
+func (e *LoopEngine) spinFor(loop gnet.EventLoop) *loopSpin {
+	if e.cfg.BusyPoll <= 0 {
+		return nil
+	}
+	e.smu.Lock()
+	defer e.smu.Unlock()
+	s, ok := e.spins[loop]
+	if !ok && e.spins != nil {
+		var err error
+		if s, err = newLoopSpin(e.cfg.BusyPoll, &e.tasks); err != nil {
+			e.cfg.Logger.Warn("poller: this event loop will not busy-poll", "err", err)
+		}
+		e.spins[loop] = s
+	}
+	return s
+}
+
+// join puts fd, the loop end of a connection or a waker, into loop's
+// busy-poll set and returns the set, or nil when there is none or fd
+// could not join (logged: then input on fd waits for the end of other
+// connections' spins, at most Config.BusyPoll). On the loop.
+func (e *LoopEngine) join(loop gnet.EventLoop, fd int) *loopSpin {
+	s := e.spinFor(loop)
+	if s == nil {
+		return nil
+	}
+	if err := s.add(fd); err != nil {
+		e.cfg.Logger.Warn("poller: a connection will not busy-poll", "err", err)
+		return nil
+	}
+	return s
+}
+
+func (e *LoopEngine) closeSpins() {
+	e.smu.Lock()
+	defer e.smu.Unlock()
+	for _, s := range e.spins {
+		if s != nil {
+			s.close()
+		}
+	}
+	e.spins = nil
 }
 
 // tick is the housekeeper: it retries flushes that found the socket full
@@ -138,6 +196,7 @@ type gnetConn struct {
 	gc        gnet.Conn
 	src       loopSource
 	dec       frame.Decoder
+	spin      *loopSpin // the loop's busy-poll set, which holds this socket; nil: no busy polling
 	iov       [2][]byte
 	busy      *atomic.Int32 // shared by the connections of one loop
 	waker     atomic.Pointer[loopWaker]
@@ -145,7 +204,16 @@ type gnetConn struct {
 	roomFile  *os.File      // the room waiter's duplicate of the socket; loop only
 	roomCh    chan struct{} // asks the room waiter to wait for room; cap 1
 	closeAt   atomic.Int64  // when a graceful close began
+	closeTask atomic.Int32  // closeNone, then closeQueued (counted in e.tasks) or closeDone
 }
+
+// gnetConn.closeTask's states: shutdown queues gnet's close (once), and
+// OnClose ends it however the connection closed.
+const (
+	closeNone = iota
+	closeQueued
+	closeDone
+)
 
 // wake gets the loop to flush t: through the loop's waker once Add has set
 // it up, else through gnet's Wake.
@@ -156,7 +224,15 @@ func (t *gnetConn) wake() {
 	}
 	_ = t.gc.Wake(nil)
 }
-func (t *gnetConn) shutdown()         { _ = t.gc.Close() }
+
+// shutdown has gnet close the connection: a task for its loop.
+func (t *gnetConn) shutdown() {
+	if t.closeTask.CompareAndSwap(closeNone, closeQueued) {
+		t.e.tasks.Add(1)
+	}
+	_ = t.gc.Close()
+}
+
 func (t *gnetConn) onLoop() bool      { return t.busy.Load() > 0 }
 func (t *gnetConn) netConn() net.Conn { return nil }
 func (t *gnetConn) fd() int           { return t.gc.Fd() }
@@ -178,6 +254,7 @@ func (h *gnetHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	e := h.e
 	if w, ok := gc.Context().(*loopWaker); ok {
 		w.gc = gc
+		w.spin = e.join(gc.EventLoop(), gc.Fd())
 		close(w.ready)
 		return nil, gnet.None
 	}
@@ -186,6 +263,7 @@ func (h *gnetHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close
 	}
 	t.gc, t.busy = gc, e.loopBusy(gc.EventLoop())
+	t.spin = e.join(gc.EventLoop(), gc.Fd())
 	_, exact := e.cfg.Codec.(*frame.LengthField)
 	t.src = loopSource{gc: gc, exact: exact}
 	t.dec = *frame.NewDecoder(&t.src, e.cfg.Codec)
@@ -205,6 +283,9 @@ func (h *gnetHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 			h.wakeFlush(t)
 		}
 		clear(w.spare)
+		if w.spin != nil {
+			w.spin.spin()
+		}
 		return gnet.None
 	}
 	t, _ := gc.Context().(*gnetConn)
@@ -248,7 +329,11 @@ func (h *gnetHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 	}
 	c.notePartial(t.src.total(), frames > 0, time.Now().UnixNano())
 	c.wakeFlag.Store(false)
-	return h.flush(c, t)
+	a := h.flush(c, t)
+	if a == gnet.None && t.spin != nil {
+		t.spin.spin()
+	}
+	return a
 }
 
 // wakeFlush runs on the loop for a connection written from elsewhere.
@@ -259,7 +344,7 @@ func (h *gnetHandler) wakeFlush(t *gnetConn) {
 	}
 	c.wakeFlag.Store(false)
 	if h.flush(c, t) == gnet.Close {
-		_ = t.gc.Close()
+		t.shutdown()
 	}
 }
 
@@ -370,7 +455,10 @@ func (t *gnetConn) waitRoom(rc syscall.RawConn, req <-chan struct{}, done <-chan
 }
 
 func (h *gnetHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
-	if _, ok := gc.Context().(*loopWaker); ok {
+	if w, ok := gc.Context().(*loopWaker); ok {
+		if w.spin != nil {
+			w.spin.remove(gc.Fd())
+		}
 		return gnet.None
 	}
 	t, _ := gc.Context().(*gnetConn)
@@ -378,7 +466,13 @@ func (h *gnetHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
 		return gnet.None
 	}
 	c := t.c
+	if t.closeTask.Swap(closeDone) == closeQueued {
+		h.e.tasks.Add(-1)
+	}
 	h.e.reg.remove(c)
+	if t.spin != nil {
+		t.spin.remove(gc.Fd())
+	}
 	if t.roomFile != nil {
 		t.roomFile.Close() // before gnet closes the socket: no duplicate may keep it open
 	}

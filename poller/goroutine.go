@@ -71,7 +71,7 @@ func (e *GoEngine) Add(nc net.Conn) (*Conn, error) {
 	c := newConn(&e.cfg, &e.reg, t, nc.LocalAddr(), nc.RemoteAddr())
 	t.c = c
 	t.writer = func() { e.write(t) }
-	if t.sock = newSockIO(nc); t.sock == nil {
+	if t.sock = newSockIO(nc, e.cfg.BusyPoll); t.sock == nil {
 		t.src.br = e.getBuf(t) // kept for the connection's life
 	}
 	t.dec = frame.NewDecoder(&t.src, e.cfg.Codec)
@@ -125,7 +125,12 @@ type goConn struct {
 // which the writer holds until it ends, so one writer runs at a time.
 func (t *goConn) wake() { go t.writer() }
 
-func (t *goConn) shutdown() { t.nc.Close() }
+func (t *goConn) shutdown() {
+	if t.sock != nil {
+		t.sock.halt() // a spinning reader stops spinning and parks, to see the close
+	}
+	t.nc.Close()
+}
 
 func (t *goConn) onLoop() bool { return false }
 

@@ -6,7 +6,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
+	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -46,6 +49,13 @@ type sockIO struct {
 	b      [1]byte
 	polled bool
 
+	// Busy polling (Config.BusyPoll): how long wait peeks before it
+	// parks, and whether the connection is closing (then it parks at
+	// once, and the poller reports the close).
+	spin   time.Duration
+	halted atomic.Bool
+	spins  atomic.Uint64 // waits that found nothing at first and spun: the tests' evidence
+
 	// read's argument and results, for readFn (preallocated: a closure per
 	// call would allocate).
 	readFn func(fd uintptr) bool
@@ -64,7 +74,7 @@ type sockIO struct {
 // newSockIO returns a sockIO for nc, or nil where the engine must use
 // nc's own methods: TLS (which buffers inside crypto/tls) and anything but
 // plain TCP and Unix stream sockets.
-func newSockIO(nc net.Conn) *sockIO {
+func newSockIO(nc net.Conn, spin time.Duration) *sockIO {
 	var sc syscall.Conn
 	switch c := nc.(type) {
 	case *net.TCPConn:
@@ -78,7 +88,7 @@ func newSockIO(nc net.Conn) *sockIO {
 	if err != nil {
 		return nil
 	}
-	s := &sockIO{nc: nc, rc: rc}
+	s := &sockIO{nc: nc, rc: rc, spin: spin}
 	// Level first, then the edge: a peek that finds bytes (or an end, or
 	// an error for read to report) returns at once; EAGAIN makes RawConn
 	// wait for the poller's next readiness event and call again. Peeking
@@ -87,18 +97,32 @@ func newSockIO(nc net.Conn) *sockIO {
 	// poller has just reported the socket readable, and the read that
 	// follows finds out what there is: a second peek would be a system
 	// call per wake-up for nothing. (A spurious report costs only that the
-	// read waits with the buffer attached.)
+	// read waits with the buffer attached.) With busy polling, a peek that
+	// finds nothing is repeated, yielding to the process's other
+	// goroutines in between, until bytes come or the spin's time is up.
 	s.peekFn = func(fd uintptr) bool {
 		if s.polled {
 			return true
 		}
+		var start time.Time
 		for {
 			_, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&s.b[0])), 1,
 				unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
-			if errno != unix.EINTR {
-				s.polled = errno == unix.EAGAIN
-				return !s.polled
+			switch {
+			case errno == unix.EINTR:
+				continue
+			case errno != unix.EAGAIN:
+				return true // bytes, an end or an error: read finds out which
+			case s.spin > 0 && !s.halted.Load() && (start.IsZero() || time.Since(start) < s.spin):
+				if start.IsZero() {
+					start = time.Now()
+					s.spins.Add(1)
+				}
+				runtime.Gosched()
+				continue
 			}
+			s.polled = true
+			return false
 		}
 	}
 	s.readFn = func(fd uintptr) bool {
@@ -121,6 +145,10 @@ func newSockIO(nc net.Conn) *sockIO {
 	}
 	return s
 }
+
+// halt ends busy polling for good: the connection is closing. Safe from
+// any goroutine.
+func (s *sockIO) halt() { s.halted.Store(true) }
 
 // wait blocks until the socket is readable; an error means it is closed.
 func (s *sockIO) wait() error {

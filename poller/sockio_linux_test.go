@@ -101,7 +101,7 @@ func sockPair(t *testing.T, network string) (s *sockIO, srv, peer net.Conn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	if s = newSockIO(srv); s == nil {
+	if s = newSockIO(srv, 0); s == nil {
 		t.Fatalf("no sockIO for a %T", srv)
 	}
 	return s, srv, peer

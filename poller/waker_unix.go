@@ -34,6 +34,7 @@ type loopWaker struct {
 	pending []*gnetConn   // connections to flush
 	spare   []*gnetConn   // the other half of the double buffer
 	gc      gnet.Conn     // the loop's end, set on the loop in OnOpen
+	spin    *loopSpin     // the loop's busy-poll set, which holds gc; nil: none
 	ready   chan struct{} // closed once the loop end is registered
 }
 
@@ -92,6 +93,8 @@ func (e *LoopEngine) waker(loop gnet.EventLoop) (*loopWaker, error) {
 		return nil, fmt.Errorf("poller: waker: %w", err)
 	}
 	w := &loopWaker{wfd: fds[1], ready: make(chan struct{})}
+	e.tasks.Add(1)
+	defer e.tasks.Add(-1) // once the loop ran OnOpen, or gave up
 	ch, err := loop.Enroll(gnet.NewContext(context.Background(), w), nc)
 	if err != nil {
 		nc.Close()
