@@ -89,13 +89,16 @@ func TestWorkloadNames(t *testing.T) {
 	}
 }
 
-// checkProcsRow fails the test when a goipc/procs round-trip row did not
-// run: the lane needs only the go command (to build cmd/goipc), which the
-// test has.
+// checkProcsRow fails the test when a goipc/procs or goipc/procs-busy
+// round-trip row did not run: the lanes need only the go command (to build
+// cmd/goipc), which the test has.
 func checkProcsRow(t *testing.T, r Result) {
 	t.Helper()
-	if r.Impl != ImplGoipcProcs {
+	if r.Impl != ImplGoipcProcs && r.Impl != ImplGoipcProcsBusy {
 		return
+	}
+	if busy := strings.Contains(r.Note, "busy-poll"); busy != (r.Impl == ImplGoipcProcsBusy) && r.Skipped == "" && r.Error == "" {
+		t.Errorf("%s %s %s: note %q", r.Workload, r.Placement, r.Impl, r.Note)
 	}
 	rt := r.Kind == InFlight || r.Kind == Latency
 	switch {
@@ -108,10 +111,11 @@ func checkProcsRow(t *testing.T, r Result) {
 	}
 }
 
-// TestProcsPlacements runs the goipc/procs lane (server in a `goipc serve`
-// child process, client here) on both round-trip workloads in every
-// placement, so that the taskset and pinning paths run too. It fails, not
-// skips, when cmd/goipc cannot be built.
+// TestProcsPlacements runs the goipc/procs and goipc/procs-busy lanes
+// (server in a `goipc serve` child process, client here) on both
+// round-trip workloads in every placement, so that the taskset and pinning
+// paths and the child's --busy-poll run too. It fails, not skips, when
+// cmd/goipc cannot be built.
 func TestProcsPlacements(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
@@ -125,10 +129,10 @@ func TestProcsPlacements(t *testing.T) {
 		places = places[:1]
 	}
 	wls := Workloads([]Kind{InFlight, Latency}, []string{"unix", "tcp"}, nil, 0)
-	var impl Impl = newProcsImpl()
+	impls := []Impl{newProcsImpl(), newProcsBusyImpl()}
 	procs := runtime.GOMAXPROCS(0)
 	rep, err := Run(context.Background(), Config{
-		Workloads: wls, Impls: []Impl{impl}, Placements: places,
+		Workloads: wls, Impls: impls, Placements: places,
 		Duration: 100 * time.Millisecond, Warmup: 20 * time.Millisecond, CacheDir: t.TempDir(),
 	})
 	if err != nil {
@@ -137,7 +141,7 @@ func TestProcsPlacements(t *testing.T) {
 	var table bytes.Buffer
 	WriteTable(&table, rep, false)
 	t.Log("\n" + table.String())
-	if want := len(wls) * len(places); len(rep.Results) != want {
+	if want := len(wls) * len(places) * len(impls); len(rep.Results) != want {
 		t.Errorf("%d rows, want %d", len(rep.Results), want)
 	}
 	for _, r := range rep.Results {
@@ -150,7 +154,7 @@ func TestProcsPlacements(t *testing.T) {
 		t.Errorf("GOMAXPROCS %d after the run, want %d (pinning not undone)", n, procs)
 	}
 	for _, tg := range rep.Targets {
-		if tg.Impl != "" && tg.Impl != ImplGoipcProcs {
+		if tg.Impl != "" && tg.Impl != ImplGoipcProcs && tg.Impl != ImplGoipcProcsBusy {
 			t.Errorf("target %q picked %s", tg.What, tg.Impl)
 		}
 	}

@@ -77,7 +77,8 @@ type benchConfig struct {
 	duration  time.Duration
 	warmup    time.Duration
 	processes bool
-	childArgs []string // codec flags passed to `goipc serve` children
+	busyPoll  time.Duration // --busy-poll, for both ends
+	childArgs []string      // codec and busy-poll flags passed to `goipc serve` children
 }
 
 // runBench is `goipc bench`: round trips against an echo server for each
@@ -145,7 +146,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 			return usagef("bench: --sizes %d: the %s codec needs at least %d bytes (a timestamp rides in each message)", s, codec.Mode(), minSize)
 		}
 	}
-	cfg := benchConfig{codec: codec, duration: *duration, warmup: min(*duration/5, 200*time.Millisecond), processes: *processes}
+	cfg := benchConfig{codec: codec, duration: *duration, warmup: min(*duration/5, 200*time.Millisecond), processes: *processes, busyPoll: f.busyPoll}
 	f.fs.Visit(func(fl *flag.Flag) {
 		if sharedFlags[fl.Name] && !strings.HasPrefix(fl.Name, "tls-") {
 			cfg.childArgs = append(cfg.childArgs, "--"+fl.Name+"="+fl.Value.String())
@@ -314,6 +315,10 @@ func benchTransport(ctx context.Context, e *env, cfg benchConfig, dir, transport
 	codecOpt := goipc.WithCodec(cfg.codec)
 	srvOpts := []goipc.Option{codecOpt}
 	clOpts := []goipc.Option{codecOpt}
+	if cfg.busyPoll > 0 {
+		bp := goipc.WithBusyPoll(cfg.busyPoll)
+		srvOpts, clOpts = append(srvOpts, bp), append(clOpts, bp)
+	}
 	if transport == "tls" {
 		so, err := tlsOption(srvTLS)
 		if err != nil {

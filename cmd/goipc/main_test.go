@@ -322,7 +322,8 @@ func TestBench(t *testing.T) {
 		t.Fatalf("no progress on stderr: %q", r.stderr)
 	}
 
-	r = runGoipc(t, 60*time.Second, "", "bench", "--duration", "200ms", "--sizes", "64", "--inflight", "4", "--json", "--codec", "json", "--processes")
+	// --busy-poll reaches both ends, the child server's through its flags.
+	r = runGoipc(t, 60*time.Second, "", "bench", "--duration", "200ms", "--sizes", "64", "--inflight", "4", "--json", "--codec", "json", "--processes", "--busy-poll", "50us")
 	if r.code != 0 {
 		t.Fatalf("bench --json: exit %d: %s", r.code, r.stderr)
 	}
