@@ -1,7 +1,8 @@
 // Package bench is goipc's side-by-side benchmark harness, behind
 // `goipc bench --compare`: the same workloads, in one run on one machine,
-// through goipc (each codec, both ends in this process; and goipc/procs,
-// the server a `goipc serve` child process), a plain Go net + bufio
+// through goipc (each codec, both ends in this process; goipc/procs, the
+// server a `goipc serve` child process; and goipc/busy and
+// goipc/procs-busy, the same two with busy polling), a plain Go net + bufio
 // implementation, a C reference (c/bench/bench.c, compiled with gcc at run
 // time) and node-ipc 14 (interop/node/bench-node.mjs, when .cache/interop
 // holds it).
@@ -166,7 +167,8 @@ type Placement string
 
 // Placements. For in-process implementations (goipc, std) SameCore pins
 // the whole process to CPU 0 with GOMAXPROCS 1; CrossCore applies only
-// where the peer is a separate process (C, node, goipc/procs): server on
+// where the peer is a separate process (C, node, goipc/procs and
+// goipc/procs-busy): server on
 // CPU 0, client on CPU 1, via taskset (goipc/procs: the server child under
 // taskset, the harness process, its client, pinned with GOMAXPROCS 1).
 const (

@@ -20,7 +20,9 @@ const compareExamples = `  goipc bench --compare                                
 Runs the same workloads, in one run, through goipc (each codec, both ends in
 this process), goipc/procs (inflight and latency: the length codec with the
 server in a child process, this repository's 'goipc serve --echo' built with
-go build into the user cache directory, the client in this process), plain Go
+go build into the user cache directory, the client in this process),
+goipc/busy and goipc/procs-busy (goipc/length and goipc/procs with both ends
+busy-polling 50µs: goipc.WithBusyPoll), plain Go
 net + bufio (std), the C reference (c/bench/bench.c, built with gcc into the
 user cache directory) and node-ipc 14 (when interop/setup.sh installed it
 under .cache/interop). --impls goipc selects every goipc lane, goipc/procs
