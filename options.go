@@ -179,8 +179,9 @@ const MaxBusyPoll = time.Millisecond
 // reply to a request or the next message of a stream that comes within d
 // is read without waking a sleeping thread. On the project's machine that
 // wake-up is most of a round trip between processes on different CPUs:
-// 10–14 µs instead of 50–60 µs for one message in flight, and twice the
-// round trips with 64 in flight (docs/BENCHMARKS.md, "Session 9").
+// 9–16 µs instead of 50–90 µs for one message in flight, and two to four
+// times the round trips with 64 in flight (docs/BENCHMARKS.md, "Session
+// 9").
 //
 // It costs CPU: a server's event loop spins up to d after each turn (one
 // spin for all its connections), a goroutine-driven connection (a
