@@ -21,7 +21,7 @@ import (
 // writer on another goroutine, whichever way they were queued.
 func TestWriteBuffer(t *testing.T) {
 	codec := frame.MustLengthField(frame.LengthFieldConfig{})
-	h := openHandler{make(chan *Conn, 1)}
+	h := opener{make(chan *Conn, 1)}
 	for name, e := range engines(t, Config{Codec: codec, RingSize: 4096}, h) {
 		t.Run(name, func(t *testing.T) {
 			addr := serve(t, "unix", e)
@@ -31,7 +31,7 @@ func TestWriteBuffer(t *testing.T) {
 			}
 			defer cc.Close()
 			select {
-			case c := <-h.opened:
+			case c := <-h.conns:
 				testWriteBuffer(t, codec, c, cc)
 			case <-time.After(10 * time.Second):
 				t.Fatal("no connection")
@@ -39,13 +39,6 @@ func TestWriteBuffer(t *testing.T) {
 		})
 	}
 }
-
-// openHandler hands over each connection as it opens.
-type openHandler struct{ opened chan *Conn }
-
-func (h openHandler) OnOpen(c *Conn)            { h.opened <- c }
-func (openHandler) OnFrame(*Conn, []byte) error { return nil }
-func (openHandler) OnClose(*Conn, error)        {}
 
 func testWriteBuffer(t *testing.T, codec *frame.LengthField, c *Conn, cc net.Conn) {
 	// frames appends frames of (source, seq) to dst until it holds at

@@ -92,13 +92,6 @@ func TestGnetCloseErr(t *testing.T) {
 	}
 }
 
-// opener hands each new connection to the test.
-type opener struct{ conns chan *Conn }
-
-func (h opener) OnOpen(c *Conn)                  { h.conns <- c }
-func (h opener) OnFrame(c *Conn, p []byte) error { return nil }
-func (h opener) OnClose(c *Conn, err error)      {}
-
 // A loop connection whose socket fills up (the peer is not reading) keeps
 // the rest queued; once the peer reads, the room waiter gets the loop to
 // flush it, in order, with no housekeeper involved. A graceful close then
@@ -173,20 +166,7 @@ func TestSplitEngine(t *testing.T) {
 		t.Fatalf("EngineAuto at GOMAXPROCS 1: %T, want *splitEngine", e)
 	}
 	addr := serve(t, "unix", e)
-	open := func() (net.Conn, *Conn) {
-		nc, err := net.Dial("unix", addr.String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { nc.Close() })
-		select {
-		case c := <-h.opened:
-			return nc, c
-		case <-time.After(5 * time.Second):
-			t.Fatal("no OnOpen")
-			return nil, nil
-		}
-	}
+	open := func() (net.Conn, *Conn) { return h.dial(t, addr) }
 	onLoop := func(c *Conn) bool { _, ok := c.tr.(*gnetConn); return ok }
 	echoes := func(nc net.Conn, i int) {
 		want := fmt.Appendf(nil, "conn %d", i)
@@ -238,3 +218,22 @@ type openTracker struct {
 
 func (h *openTracker) OnOpen(c *Conn)             { h.opened <- c }
 func (h *openTracker) OnClose(c *Conn, err error) { h.closed <- err }
+
+// dial connects to addr, closed when the test ends, and returns the
+// connection with the server's end, failing the test if that does not
+// open within 5 s.
+func (h *openTracker) dial(t *testing.T, addr net.Addr) (net.Conn, *Conn) {
+	t.Helper()
+	nc, err := net.Dial(addr.Network(), addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	select {
+	case c := <-h.opened:
+		return nc, c
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server did not open the connection within 5 s")
+		return nil, nil
+	}
+}

@@ -30,6 +30,13 @@ func (h echo) OnFrame(c *Conn, p []byte) error {
 }
 func (h echo) OnClose(c *Conn, err error) {}
 
+// opener hands each new connection to the test.
+type opener struct{ conns chan *Conn }
+
+func (h opener) OnOpen(c *Conn)                  { h.conns <- c }
+func (h opener) OnFrame(c *Conn, p []byte) error { return nil }
+func (h opener) OnClose(c *Conn, err error)      {}
+
 // collector gathers frames and closes.
 type collector struct {
 	mu     sync.Mutex

@@ -59,21 +59,7 @@ func TestBusyPoll(t *testing.T) {
 					}
 				}()
 				addr := serve(t, network, e)
-				dial := func() (net.Conn, *Conn) {
-					t.Helper()
-					nc, err := net.Dial(network, addr.String())
-					if err != nil {
-						t.Fatal(err)
-					}
-					t.Cleanup(func() { nc.Close() })
-					select {
-					case c := <-h.opened:
-						return nc, c
-					case <-time.After(5 * time.Second):
-						t.Fatal("the server did not take the connection within 5 s")
-					}
-					return nil, nil
-				}
+				dial := func() (net.Conn, *Conn) { return h.dial(t, addr) }
 				frameOf := func(s string) []byte { b, _ := codec.Append(nil, []byte(s)); return b }
 				expect := func(nc net.Conn, s, what string) {
 					t.Helper()
@@ -173,14 +159,14 @@ func TestBusyPoll(t *testing.T) {
 // TestBusyPollOff checks that connections spin only when asked to.
 func TestBusyPollOff(t *testing.T) {
 	codec := frame.MustLengthField(frame.LengthFieldConfig{})
-	h := &openTracker{echo: echo{codec}, opened: make(chan *Conn, 1), closed: make(chan error, 1)}
+	h := opener{make(chan *Conn, 2)} // OnClose must not block: both engines close at cleanup
 	for name, e := range engines(t, Config{Codec: codec}, h) {
 		nc, err := net.Dial("unix", serve(t, "unix", e).String())
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer nc.Close()
-		if n := spinCount(<-h.opened); n != -1 {
+		if n := spinCount(<-h.conns); n != -1 {
 			t.Errorf("%s: spin count %d without BusyPoll, want none", name, n)
 		}
 	}
