@@ -80,10 +80,14 @@ type Config struct {
 	// sleeping thread, which on the project's machine is most of a round
 	// trip between processes on different CPUs (docs/BENCHMARKS.md,
 	// "Session 9"). The price is CPU: up to BusyPoll of it per loop, or per
-	// goroutine-engine connection, every time input runs dry, spent even
-	// when nothing comes. Worth it when each end has a CPU of its own; on
-	// a shared CPU the spin only delays the peer it waits for (it yields
-	// to the process's own goroutines, not to other processes).
+	// goroutine-engine connection, every time input runs dry. Worth it
+	// when each end has a CPU of its own; on a shared CPU a spin only
+	// delays the peer it waits for (it yields to the process's own
+	// goroutines, not to other processes). So a reader whose spins keep
+	// running out (a quiet connection) or find input only after the
+	// kernel took the CPU from it (a peer on the same CPU) stops spinning,
+	// but for one probe every 16 to 1024 waits, until a probe pays again
+	// (spinGov; docs/ARCHITECTURE.md §4.2).
 	//
 	// Linux only, on TCP and Unix stream sockets without TLS; elsewhere it
 	// is ignored. Work that gnet queues for a loop (closing a connection

@@ -52,9 +52,9 @@ type sockIO struct {
 	// Busy polling (Config.BusyPoll): how long wait peeks before it
 	// parks, and whether the connection is closing (then it parks at
 	// once, and the poller reports the close).
-	spin   time.Duration
+	gov    spinGov // the spin's budget (0: none); whether a wait spins (not where spins keep failing)
 	halted atomic.Bool
-	spins  atomic.Uint64 // waits that found nothing at first and spun: the tests' evidence
+	spins  atomic.Uint64 // spins begun: the tests' evidence
 
 	// read's argument and results, for readFn (preallocated: a closure per
 	// call would allocate).
@@ -88,7 +88,7 @@ func newSockIO(nc net.Conn, spin time.Duration) *sockIO {
 	if err != nil {
 		return nil
 	}
-	s := &sockIO{nc: nc, rc: rc, spin: spin}
+	s := &sockIO{nc: nc, rc: rc, gov: spinGov{budget: spin}}
 	// Level first, then the edge: a peek that finds bytes (or an end, or
 	// an error for read to report) returns at once; EAGAIN makes RawConn
 	// wait for the poller's next readiness event and call again. Peeking
@@ -99,25 +99,28 @@ func newSockIO(nc net.Conn, spin time.Duration) *sockIO {
 	// call per wake-up for nothing. (A spurious report costs only that the
 	// read waits with the buffer attached.) With busy polling, a peek that
 	// finds nothing is repeated, yielding to the process's other
-	// goroutines in between, until bytes come or the spin's time is up.
+	// goroutines in between, until bytes come or the spin's time is up,
+	// if gov lets the wait spin (not where spins keep failing: spinGov).
 	s.peekFn = func(fd uintptr) bool {
 		if s.polled {
 			return true
 		}
-		var start time.Time
+		spinning := false
 		for {
+			if spinning {
+				s.gov.poll()
+			}
 			_, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&s.b[0])), 1,
 				unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
 			switch {
 			case errno == unix.EINTR:
 				continue
 			case errno != unix.EAGAIN:
-				return true // bytes, an end or an error: read finds out which
-			case s.spin > 0 && !s.halted.Load() && (start.IsZero() || time.Since(start) < s.spin):
-				if start.IsZero() {
-					start = time.Now()
-					s.spins.Add(1)
+				if spinning {
+					s.gov.found()
 				}
+				return true // bytes, an end or an error: read finds out which
+			case s.gov.budget > 0 && !s.halted.Load() && s.spinOn(&spinning):
 				runtime.Gosched()
 				continue
 			}
@@ -149,6 +152,21 @@ func newSockIO(nc net.Conn, spin time.Duration) *sockIO {
 // halt ends busy polling for good: the connection is closing. Safe from
 // any goroutine.
 func (s *sockIO) halt() { s.halted.Store(true) }
+
+// spinOn reports whether a peek that found nothing is followed by
+// another: at the first of a wait, if gov allows a spin, which then
+// begins (*spinning); later, while the spin's budget lasts. On the reader.
+func (s *sockIO) spinOn(spinning *bool) bool {
+	if *spinning {
+		return s.gov.more()
+	}
+	if !s.gov.begin() {
+		return false
+	}
+	*spinning = true
+	s.spins.Add(1)
+	return true
+}
 
 // wait blocks until the socket is readable; an error means it is closed.
 func (s *sockIO) wait() error {

@@ -26,13 +26,17 @@ import (
 // there are any. Only gnet's Wake, the fallback of a loop without a
 // waker, is not counted: it waits for the spin to end.
 //
+// Whether a turn spins at all is gov's call (spinGov): where the loop's
+// spins keep running out, or find input only after the loop was off the
+// CPU, it stops spinning but for an occasional probe.
+//
 // Used by its loop only, but for close, which runs after the loops stop.
 type loopSpin struct {
-	epfd   int
-	budget time.Duration
-	tasks  *atomic.Int32 // LoopEngine.tasks
-	ev     [1]unix.EpollEvent
-	spins  atomic.Uint64 // spins that found nothing at first: the tests' evidence of spinning
+	epfd  int
+	tasks *atomic.Int32 // LoopEngine.tasks
+	ev    [1]unix.EpollEvent
+	gov   spinGov       // the budget; whether a turn spins (not where spins keep failing)
+	spins atomic.Uint64 // spins begun: the tests' evidence of spinning
 }
 
 // newLoopSpin returns a busy-poll set spinning up to budget each time,
@@ -42,7 +46,7 @@ func newLoopSpin(budget time.Duration, tasks *atomic.Int32) (*loopSpin, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
 	}
-	return &loopSpin{epfd: fd, budget: budget, tasks: tasks}, nil
+	return &loopSpin{epfd: fd, tasks: tasks, gov: spinGov{budget: budget}}, nil
 }
 
 // add puts fd in the set.
@@ -63,20 +67,31 @@ func (s *loopSpin) remove(fd int) {
 // spin polls the set until a member has input (or an end or an error),
 // the budget is spent or gnet has tasks to run, yielding to the process's
 // other goroutines between polls: with GOMAXPROCS 1 they run only then.
+// When the set is empty at the first poll, gov decides whether to spin at
+// all, and learns how the spin went.
 func (s *loopSpin) spin() {
-	var start time.Time
+	spinning := false
 	for {
 		if s.tasks.Load() > 0 {
 			return
 		}
+		if spinning {
+			s.gov.poll()
+		}
 		n, err := unix.EpollWait(s.epfd, s.ev[:], 0)
 		if n > 0 || err != nil && err != unix.EINTR {
+			if n > 0 && spinning {
+				s.gov.found()
+			}
 			return
 		}
-		if start.IsZero() {
-			start = time.Now()
+		if !spinning {
+			if !s.gov.begin() {
+				return
+			}
+			spinning = true
 			s.spins.Add(1)
-		} else if time.Since(start) >= s.budget {
+		} else if !s.gov.more() {
 			return
 		}
 		runtime.Gosched()

@@ -22,7 +22,7 @@ func spinCount(c *Conn) int64 {
 			return int64(t.spin.spins.Load())
 		}
 	case *goConn:
-		if t.sock != nil && t.sock.spin > 0 {
+		if t.sock != nil && t.sock.gov.budget > 0 {
 			return int64(t.sock.spins.Load())
 		}
 	}
@@ -168,6 +168,48 @@ func TestBusyPollOff(t *testing.T) {
 		defer nc.Close()
 		if n := spinCount(<-h.conns); n != -1 {
 			t.Errorf("%s: spin count %d without BusyPoll, want none", name, n)
+		}
+	}
+}
+
+// TestBusyPollBacksOff checks that a connection whose spins keep running
+// out stops spinning: with a 1 µs spin and a pause of twice the longest
+// probe before each request (the quiet that makes every spin run out),
+// 200 round trips begin one spin each without the governor, and 25 with
+// it: 22 before the failures' average passes three in four, then a probe
+// after each skip of 16, 32 and 64 waits.
+func TestBusyPollBacksOff(t *testing.T) {
+	const trips = 200
+	codec := frame.MustLengthField(frame.LengthFieldConfig{})
+	h := &openTracker{echo: echo{codec}, opened: make(chan *Conn, 2), closed: make(chan error, 4)}
+	for name, e := range engines(t, Config{Codec: codec, BusyPoll: time.Microsecond}, h) {
+		nc, err := net.Dial("unix", serve(t, "unix", e).String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		var c *Conn
+		select {
+		case c = <-h.opened:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: the connection did not open within 5 s", name)
+		}
+		msg, _ := codec.Append(nil, []byte("ping"))
+		got := make([]byte, len(msg))
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		for i := range trips {
+			time.Sleep(2 * govProbe)
+			if _, err := nc.Write(msg); err != nil {
+				t.Fatalf("%s: trip %d: %v", name, i, err)
+			}
+			if _, err := io.ReadFull(nc, got); err != nil {
+				t.Fatalf("%s: trip %d: %v", name, i, err)
+			}
+		}
+		n := spinCount(c)
+		t.Logf("%s: %d spins in %d round trips", name, n, trips)
+		if n < govWindow || n > trips/4 {
+			t.Errorf("%s: %d spins in %d round trips, want from %d (before backing off) to %d", name, n, trips, govWindow, trips/4)
 		}
 	}
 }
