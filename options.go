@@ -186,10 +186,18 @@ const MaxBusyPoll = time.Millisecond
 // It costs CPU: a server's event loop spins up to d after each turn (one
 // spin for all its connections), a goroutine-driven connection (a
 // client's, or a server's under WithEngine(EngineGoroutine)) up to d each
-// time it runs out of input, whether or not anything comes. Use it when
-// each end has a CPU to spare; where both ends share one CPU it only
-// delays the peer it waits for. Typical values are 20–100 µs; d is capped
-// at MaxBusyPoll, because work the event loop is handed from other
+// time it runs out of input. Use it when each end has a CPU to spare:
+// where both ends share one CPU a spin only delays the peer it waits for.
+// Spinning governs itself: a loop or connection whose spins mostly fail,
+// running out (a quiet connection) or finding input only after the
+// kernel took the CPU from it (a peer on the same CPU), stops spinning,
+// but for a probe of at least 250 µs every 16 to 1024 waits, and spins
+// again once a probe pays. So a quiet connection costs about the CPU it
+// costs without busy polling, and two processes sharing one CPU keep
+// about their median latency (20–27 µs against 20–24 µs without busy
+// polling; 116 µs before the governor) and two thirds or more of their
+// round trips with 64 in flight (docs/BENCHMARKS.md, "Session 10"). Typical values are 20–100 µs; d is capped at
+// MaxBusyPoll, because work the event loop is handed from other
 // goroutines (closing a connection, taking a new one) waits for the spin.
 // Default 0: never spin.
 //

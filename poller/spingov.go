@@ -24,8 +24,10 @@ import "time"
 //
 // The governor keeps a moving average of the failures over about the
 // last govWindow spins. Spinning pays even where many spins fail: in one
-// process, unpinned, two spins in five ran out and spinning still raised
-// round trips by half. So only when more than three in four fail does
+// process, unpinned, over TCP, two spins in five ran out, and a governor
+// that stopped spinning after eight failures in a row cost a third of
+// the round trips (docs/BENCHMARKS.md, "Session 10"). So only when more
+// than three in four fail does
 // spinning stop, for the next govMinSkip waits; the first spin after a
 // skip, the probe, decides alone: if it fails, the next skip is twice as
 // long, up to govMaxSkip waits; if it succeeds, spinning is back on (with
