@@ -83,11 +83,11 @@ type Config struct {
 	// goroutine-engine connection, every time input runs dry. Worth it
 	// when each end has a CPU of its own; on a shared CPU a spin only
 	// delays the peer it waits for (it yields to the process's own
-	// goroutines, not to other processes). So a reader whose spins keep
-	// running out (a quiet connection) or find input only after the
-	// kernel took the CPU from it (a peer on the same CPU) stops spinning,
-	// but for one probe every 16 to 1024 waits, until a probe pays again
-	// (spinGov; docs/ARCHITECTURE.md §4.2).
+	// goroutines, not to other processes). So a reader whose spins mostly
+	// fail, running out (a quiet connection) or finding input only after
+	// the kernel took the CPU from it (a peer on the same CPU), stops
+	// spinning, but for one probe every 16 to 1024 waits, until a probe
+	// pays again (spinGov; docs/ARCHITECTURE.md §4.2).
 	//
 	// Linux only, on TCP and Unix stream sockets without TLS; elsewhere it
 	// is ignored. Work that gnet queues for a loop (closing a connection

@@ -52,7 +52,7 @@ type sockIO struct {
 	// Busy polling (Config.BusyPoll): how long wait peeks before it
 	// parks, and whether the connection is closing (then it parks at
 	// once, and the poller reports the close).
-	gov    spinGov // the spin's budget (0: none); whether a wait spins (not where spins keep failing)
+	gov    spinGov // the spin's budget (0: none); whether a wait spins (not where spins mostly fail)
 	halted atomic.Bool
 	spins  atomic.Uint64 // spins begun: the tests' evidence
 
@@ -100,7 +100,7 @@ func newSockIO(nc net.Conn, spin time.Duration) *sockIO {
 	// read waits with the buffer attached.) With busy polling, a peek that
 	// finds nothing is repeated, yielding to the process's other
 	// goroutines in between, until bytes come or the spin's time is up,
-	// if gov lets the wait spin (not where spins keep failing: spinGov).
+	// if gov lets the wait spin (not where spins mostly fail: spinGov).
 	s.peekFn = func(fd uintptr) bool {
 		if s.polled {
 			return true

@@ -27,15 +27,15 @@ import (
 // waker, is not counted: it waits for the spin to end.
 //
 // Whether a turn spins at all is gov's call (spinGov): where the loop's
-// spins keep running out, or find input only after the loop was off the
-// CPU, it stops spinning but for an occasional probe.
+// spins mostly fail, running out or finding input only after the loop
+// was off the CPU, it stops spinning but for an occasional probe.
 //
 // Used by its loop only, but for close, which runs after the loops stop.
 type loopSpin struct {
 	epfd  int
 	tasks *atomic.Int32 // LoopEngine.tasks
 	ev    [1]unix.EpollEvent
-	gov   spinGov       // the budget; whether a turn spins (not where spins keep failing)
+	gov   spinGov       // the budget; whether a turn spins (not where spins mostly fail)
 	spins atomic.Uint64 // spins begun: the tests' evidence of spinning
 }
 

@@ -27,9 +27,8 @@ import "time"
 // process, unpinned, over TCP, two spins in five ran out, and a governor
 // that stopped spinning after eight failures in a row cost a third of
 // the round trips (docs/BENCHMARKS.md, "Session 10"). So only when more
-// than three in four fail does
-// spinning stop, for the next govMinSkip waits; the first spin after a
-// skip, the probe, decides alone: if it fails, the next skip is twice as
+// than three in four fail does spinning stop, for the next govMinSkip
+// waits; the first spin after a skip, the probe, decides alone: if it fails, the next skip is twice as
 // long, up to govMaxSkip waits; if it succeeds, spinning is back on (with
 // the average at one in two, so that a run of failures stops it again
 // sooner). A probe spins for govProbe if that is longer than the budget:
