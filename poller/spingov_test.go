@@ -121,7 +121,13 @@ func TestSpinGovLongPoll(t *testing.T) {
 		}
 		time.Sleep(between) // the process's goroutines run (runtime.Gosched)
 		g.poll()
-		g.polled = g.polled.Add(-pollTook) // as if the poll began that long ago
+		if pollTook == 0 {
+			// A poll that took no time, however long this goroutine is
+			// held up before found reads the clock.
+			g.polled = g.polled.Add(time.Hour)
+		} else {
+			g.polled = g.polled.Add(-pollTook) // as if the poll began that long ago
+		}
 		g.found()
 	}
 	for range 2 * govWindow {
@@ -164,10 +170,10 @@ func TestSpinGovProbe(t *testing.T) {
 	if !g.begin() {
 		t.Fatal("no probe after the skip")
 	}
-	g.start = g.start.Add(-govProbe / 2)
+	g.start = g.start.Add(-2 * g.budget) // past the budget, well short of govProbe
 	g.poll()
 	if !g.more() {
-		t.Fatalf("a probe ends after %v, before %v", govProbe/2, govProbe)
+		t.Fatalf("a probe ends after about %v, before %v", 2*g.budget, govProbe)
 	}
 	g.start = g.start.Add(-govProbe)
 	g.poll()
