@@ -196,10 +196,10 @@ const MaxBusyPoll = time.Millisecond
 // costs without busy polling, and two processes sharing one CPU keep
 // about their median latency (20–27 µs against 20–24 µs without busy
 // polling; 116 µs before the governor) and two thirds or more of their
-// round trips with 64 in flight (docs/BENCHMARKS.md, "Session 10"). Typical values are 20–100 µs; d is capped at
-// MaxBusyPoll, because work the event loop is handed from other
-// goroutines (closing a connection, taking a new one) waits for the spin.
-// Default 0: never spin.
+// round trips with 64 in flight (docs/BENCHMARKS.md, "Session 10").
+// Typical values are 20–100 µs; d is capped at MaxBusyPoll, because work
+// the event loop is handed from other goroutines (closing a connection,
+// taking a new one) waits for the spin. Default 0: never spin.
 //
 // Linux only, on TCP and Unix stream sockets without TLS; elsewhere, and
 // for UDP, it is accepted and has no effect.
