@@ -48,10 +48,9 @@ type spinGov struct {
 	polled time.Time     // when its latest poll began
 	gap    time.Duration // the longest of its polls
 
-	probe bool   // the spin under way is a probe: spinning is off
-	rate  uint32 // the failures' moving average, in 1/govScale
-	skip  uint32 // waits left that sleep without spinning
-	next  uint32 // the length of the current skip; 0: spinning is on
+	rate uint32 // the failures' moving average, in 1/govScale
+	skip uint32 // waits left that sleep without spinning
+	next uint32 // the length of the current skip; 0: spinning is on, else each spin is a probe
 }
 
 const (
@@ -73,9 +72,11 @@ func (g *spinGov) begin() bool {
 		return false
 	}
 	g.start, g.gap = time.Now(), 0
-	g.probe = g.next > 0
 	return true
 }
+
+// probing reports whether spinning is off, so that a spin is a probe.
+func (g *spinGov) probing() bool { return g.next > 0 }
 
 // poll notes that a poll of the spin begins.
 func (g *spinGov) poll() { g.polled = time.Now() }
@@ -84,7 +85,7 @@ func (g *spinGov) poll() { g.polled = time.Now() }
 // when its budget is spent it has failed, and stops.
 func (g *spinGov) more() bool {
 	now := g.polledUntil()
-	if d := now.Sub(g.start); d < g.budget || g.probe && d < govProbe {
+	if d := now.Sub(g.start); d < g.budget || g.probing() && d < govProbe {
 		return true
 	}
 	g.done(false)
@@ -106,7 +107,7 @@ func (g *spinGov) polledUntil() time.Time {
 
 // done records a spin's outcome.
 func (g *spinGov) done(ok bool) {
-	if g.probe {
+	if g.probing() {
 		if ok {
 			g.rate, g.next = govScale/2, 0
 		} else {

@@ -68,7 +68,7 @@ func TestSpinGov(t *testing.T) {
 		if !g.begin() {
 			t.Fatalf("the wait after a skip of %d does not probe", skip)
 		}
-		if !g.probe {
+		if !g.probing() {
 			t.Fatalf("the spin after a skip of %d is not a probe", skip)
 		}
 		g.done(false)
@@ -99,7 +99,7 @@ func TestSpinGov(t *testing.T) {
 	}
 	// A probe that succeeds leaves the average at one in two: fewer
 	// failures than from none stop spinning again.
-	if !g.begin() || !g.probe {
+	if !g.begin() || !g.probing() {
 		t.Fatal("no probe after the shortest skip")
 	}
 	g.done(true)
