@@ -183,17 +183,7 @@ func TestBusyPollBacksOff(t *testing.T) {
 	codec := frame.MustLengthField(frame.LengthFieldConfig{})
 	h := &openTracker{echo: echo{codec}, opened: make(chan *Conn, 2), closed: make(chan error, 4)}
 	for name, e := range engines(t, Config{Codec: codec, BusyPoll: time.Microsecond}, h) {
-		nc, err := net.Dial("unix", serve(t, "unix", e).String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer nc.Close()
-		var c *Conn
-		select {
-		case c = <-h.opened:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("%s: the connection did not open within 5 s", name)
-		}
+		nc, c := h.dial(t, serve(t, "unix", e))
 		msg, _ := codec.Append(nil, []byte("ping"))
 		got := make([]byte, len(msg))
 		nc.SetDeadline(time.Now().Add(10 * time.Second))
