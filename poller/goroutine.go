@@ -24,6 +24,19 @@ import (
 // delays only its own connection, and a blocking write policy may block
 // there safely.
 //
+// On Linux TCP and Unix sockets (sockIO, below), what is written to a
+// connection while its reader handles input, by its handlers or by other
+// goroutines, is written by the reader, in one writev, once it has handled
+// everything it read and before it reads or waits again, as the event
+// loops do: no goroutine starts for it and, with GOMAXPROCS above 1, no
+// thread is woken to run one. So a handler that blocks holds back what
+// was written meanwhile until it returns, unless a writer has to wait for
+// room in the queue, which hands the flush to a writer goroutine at once.
+// The reader never waits for room in the socket: where the socket is
+// full, a writer goroutine takes over (a peer writing to us while we
+// write to it would otherwise wait for us, and we for it). Elsewhere (TLS,
+// Windows, other platforms) a writer goroutine always writes.
+//
 // On Linux, TCP and Unix socket connections do their I/O through the
 // descriptor with raw system calls (sockIO), and hold their read buffer
 // only while they have input: once every byte read has been handled, the
@@ -70,9 +83,11 @@ func (e *GoEngine) Add(nc net.Conn) (*Conn, error) {
 	t := &goConn{nc: nc}
 	c := newConn(&e.cfg, &e.reg, t, nc.LocalAddr(), nc.RemoteAddr())
 	t.c = c
-	t.writer = func() { e.write(t) }
+	t.writer = func() { t.flush(true) }
 	if t.sock = newSockIO(nc, e.cfg.BusyPoll); t.sock == nil {
 		t.src.br = e.getBuf(t) // kept for the connection's life
+	} else {
+		c.out.beforeWait = t.flushNow
 	}
 	t.dec = frame.NewDecoder(&t.src, e.cfg.Codec)
 	e.reg.add(c)
@@ -111,19 +126,64 @@ type goConn struct {
 	src     readSource
 	sock    *sockIO // nil: net.Conn's methods, and the read buffer stays attached
 	dec     *frame.Decoder
-	writer  func() // e.write(t), made once: starting it allocates nothing
+	writer  func() // t.flush(true), made once: starting it allocates nothing
 	iov     [2][]byte
 	bufs    net.Buffers
 	closeAt atomic.Int64
+
+	// The flush at the end of input (sockIO only): inInput is set while
+	// the reader handles what it read, and deferred when a flush was
+	// requested meanwhile; the reader or flushNow, whichever clears
+	// deferred, runs that flush.
+	inInput, deferred atomic.Bool
+	writers           atomic.Uint64 // writer goroutines started: the tests' evidence
 
 	// Frames decoded, and their count at the last socket read: the
 	// reader goroutine's own, for the partial-frame timeout.
 	frames, framesAtRead uint64
 }
 
-// wake starts the writer. Conn calls it only when it set the wake flag,
-// which the writer holds until it ends, so one writer runs at a time.
-func (t *goConn) wake() { go t.writer() }
+// wake runs the flush its caller requested. Conn calls it only when it
+// set the wake flag, which the flusher holds until it ends, so one flusher
+// runs at a time. While the reader handles input, the flush is left to
+// the reader (endInput); else a writer goroutine starts.
+func (t *goConn) wake() {
+	t.deferred.Store(true)
+	if !t.inInput.Load() {
+		t.flushNow()
+	}
+}
+
+// flushNow starts a writer goroutine for a flush requested and not yet
+// run: at wake outside input, and when a writer is about to wait for room
+// in the queue (outbound.beforeWait), which the reader might otherwise
+// never make: the waiting writer may be the reader's own handler. Any
+// goroutine.
+func (t *goConn) flushNow() {
+	if t.deferred.Swap(false) {
+		t.startWriter()
+	}
+}
+
+func (t *goConn) startWriter() {
+	t.writers.Add(1)
+	go t.writer()
+}
+
+// beginInput and endInput bracket the reader's handling of what one read
+// brought: endInput runs once all of it is handled, before the reader
+// reads or waits again, and writes what was queued meanwhile without
+// waiting for room. On the reader; sockIO connections only. (The store
+// comes before the swap, and wake's store before its load, so a flush
+// requested around the end is seen by endInput or runs from wake.)
+func (t *goConn) beginInput() { t.inInput.Store(true) }
+
+func (t *goConn) endInput() {
+	t.inInput.Store(false)
+	if t.deferred.Swap(false) {
+		t.flush(false)
+	}
+}
 
 func (t *goConn) shutdown() {
 	if t.sock != nil {
@@ -193,6 +253,7 @@ func (e *GoEngine) putBuf(t *goConn) {
 // idle runs when every byte read has been handled: the read buffer goes
 // back to the pool while the reader waits for the socket to be readable.
 func (e *GoEngine) idle(t *goConn) error {
+	t.endInput()
 	if err := t.dec.Discard(); err != nil {
 		return err
 	}
@@ -214,10 +275,13 @@ func (r readHook) Read(p []byte) (int, error) {
 	t := r.t
 	t.c.notePartial(t.src.br.Buffered(), t.frames != t.framesAtRead, time.Now().UnixNano())
 	t.framesAtRead = t.frames
-	if t.sock != nil {
-		return t.sock.read(p)
+	if t.sock == nil {
+		return t.nc.Read(p)
 	}
-	return t.nc.Read(p)
+	t.endInput()
+	n, err := t.sock.read(p)
+	t.beginInput()
+	return n, err
 }
 
 func (e *GoEngine) read(t *goConn) {
@@ -268,26 +332,39 @@ func (t *goConn) writev(a, b []byte) (int, error) {
 	return int(n), err
 }
 
-// write is the connection's writer goroutine, started by wake when a
-// flush is requested and none is under way: it writes the queue until the
-// queue is empty, then ends, so an idle connection has no writer. It holds
-// the wake flag while it runs (writers committing meanwhile skip the wake,
-// and it picks up what they queued); it clears the flag only once the
-// queue looks empty and then looks again, so a frame committed around the
-// clear either finds the flag clear and starts the next writer, or is
-// seen here. Once the queue is closed and empty it ends for good, the flag
-// left set: a graceful close half-closes the socket.
-func (e *GoEngine) write(t *goConn) {
+// flush writes the queue until it is empty. It runs as the connection's
+// writer goroutine (wait: started when a flush is requested and none is
+// under way, and waiting for room while the socket is full), or on the
+// reader at the end of its input (!wait: where the socket is full it
+// starts the writer goroutine, which carries on). Either way there is no
+// writer while there is nothing to write. It holds the wake flag while it
+// runs (writers committing meanwhile skip the wake, and it picks up what
+// they queued); it clears the flag only once the queue looks empty and
+// then looks again, so a frame committed around the clear either finds
+// the flag clear and starts the next flush, or is seen here. Once the
+// queue is closed and empty it ends for good, the flag left set: a
+// graceful close half-closes the socket.
+func (t *goConn) flush(wait bool) {
 	c := t.c
 	for {
 		if a, b := c.out.peek(); len(a) > 0 {
-			n, err := t.writev(a, b)
+			var n int
+			var err error
+			if wait {
+				n, err = t.writev(a, b)
+			} else {
+				n, err = t.sock.writevNow(a, b)
+			}
 			if err != nil {
 				c.out.dropHead()
 				c.CloseNow(err)
 				return
 			}
 			c.out.consume(n)
+			if !wait && n < len(a)+len(b) {
+				t.startWriter() // the socket is full: the writer waits for room, and holds the flag
+				return
+			}
 			continue
 		}
 		// The queue looks empty: give up the flag, then look once more.

@@ -62,6 +62,11 @@ type outbound struct {
 	block     time.Duration
 	closed    bool
 
+	// beforeWait, when set, runs before a producer waits for room (with
+	// the lock released): the goroutine engine's reader may hold a flush
+	// back until its handler returns, and the handler may be the producer.
+	beforeWait func()
+
 	// Shared.
 	first atomic.Pointer[chunk] // the first chunk linked, until the flusher takes it
 	dead  atomic.Bool           // released: the flusher drops its chunk
@@ -149,6 +154,9 @@ func (o *outbound) lockRoom(n int, onLoop bool) error {
 		}
 		// Wait for the flusher to make room, lock released.
 		o.mu.Unlock()
+		if o.beforeWait != nil {
+			o.beforeWait()
+		}
 		if !o.waitRoom() {
 			return ErrBackpressure
 		}

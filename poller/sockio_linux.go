@@ -67,6 +67,7 @@ type sockIO struct {
 	writeFn func(fd uintptr) bool
 	iov     [2]unix.Iovec
 	niov    int
+	wwait   bool // wait for room (writev), or not (writevNow)
 	wn      int
 	werr    syscall.Errno
 }
@@ -142,7 +143,7 @@ func newSockIO(nc net.Conn, spin time.Duration) *sockIO {
 			n, _, errno := unix.RawSyscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&s.iov[0])), uintptr(s.niov))
 			if errno != unix.EINTR {
 				s.wn, s.werr = int(n), errno
-				return errno != unix.EAGAIN
+				return errno != unix.EAGAIN || !s.wwait
 			}
 		}
 	}
@@ -197,18 +198,27 @@ func (s *sockIO) read(p []byte) (int, error) {
 // writev writes a then b with one writev(2), waiting for room while the
 // socket is full, and returns how many bytes it wrote: possibly fewer
 // than len(a)+len(b), in which case the caller writes the rest.
-func (s *sockIO) writev(a, b []byte) (int, error) {
+func (s *sockIO) writev(a, b []byte) (int, error) { return s.write(a, b, true) }
+
+// writevNow is writev that never waits: on a full socket it writes what
+// fits, possibly nothing.
+func (s *sockIO) writevNow(a, b []byte) (int, error) { return s.write(a, b, false) }
+
+func (s *sockIO) write(a, b []byte, wait bool) (int, error) {
 	s.iov[0].Base, s.iov[0].Len = unsafe.SliceData(a), uint64(len(a))
 	s.niov = 1
 	if len(b) > 0 {
 		s.iov[1].Base, s.iov[1].Len = unsafe.SliceData(b), uint64(len(b))
 		s.niov = 2
 	}
+	s.wwait = wait
 	err := s.rc.Write(s.writeFn)
 	s.iov[0].Base, s.iov[1].Base = nil, nil
 	switch {
 	case err != nil:
 		return 0, err
+	case s.werr == unix.EAGAIN: // full, and not waiting
+		return 0, nil
 	case s.werr != 0:
 		return 0, s.opError("writev", s.werr)
 	}

@@ -15,6 +15,7 @@ func newSockIO(net.Conn, time.Duration) *sockIO { return nil }
 
 func (*sockIO) halt() {}
 
-func (*sockIO) wait() error                     { return nil }
-func (*sockIO) read([]byte) (int, error)        { return 0, nil }
-func (*sockIO) writev(a, b []byte) (int, error) { return 0, nil }
+func (*sockIO) wait() error                        { return nil }
+func (*sockIO) read([]byte) (int, error)           { return 0, nil }
+func (*sockIO) writev(a, b []byte) (int, error)    { return 0, nil }
+func (*sockIO) writevNow(a, b []byte) (int, error) { return 0, nil }
