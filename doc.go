@@ -36,7 +36,10 @@
 // # Memory and goroutines
 //
 // Handlers run on the event loop (servers) or the connection's reader
-// goroutine (clients): keep them short. Message.Data aliases the receive
+// goroutine (clients): keep them short. What is sent to a connection while
+// its handlers run may wait until they have handled what one read
+// brought, to go out in one batch, so a handler that blocks can delay its
+// connection's sends too; do long work on another goroutine. Message.Data aliases the receive
 // buffer and is valid only during the handler; Clone keeps it. Emit,
 // Send, Broadcast and Request are safe from any goroutine and copy their
 // data before returning; messages from one goroutine keep their order.
