@@ -37,8 +37,10 @@ import (
 // and raw calls raised round trips with 64 in flight by 47 % (see
 // docs/BENCHMARKS.md, "Session 6").
 //
-// read and writev may run concurrently (the reader and writer goroutines);
-// each is used by one goroutine at a time, and wait only by the reader.
+// read and the writes (writev, writevNow) may run concurrently: the reader
+// reads and waits; the writes run on whichever goroutine flushes the
+// connection, the writer goroutine or the reader at the end of its input,
+// one at a time.
 type sockIO struct {
 	nc net.Conn // for the addresses in errors
 	rc syscall.RawConn

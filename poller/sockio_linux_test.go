@@ -196,6 +196,46 @@ func TestSockIO(t *testing.T) {
 	}
 }
 
+// writevNow never waits: into a socket whose peer does not read it
+// writes what fits, then reports 0 bytes and no error; once the peer has
+// read, it writes again. The peer gets every byte, in order.
+func TestSockIOWritevNow(t *testing.T) {
+	for _, network := range []string{"unix", "tcp"} {
+		t.Run(network, func(t *testing.T) {
+			s, srv, peer := sockPair(t, network)
+			srv.SetWriteDeadline(time.Now().Add(10 * time.Second)) // a writevNow that waited would fail, not hang
+			p := make([]byte, 64<<10)
+			var sent []byte
+			full := false
+			for i := 0; i < 1000 && !full; i++ { // 64 MiB at most: far more than a socket holds
+				for j := range p {
+					p[j] = byte(i + j)
+				}
+				n, err := s.writevNow(p[:32<<10], p[32<<10:])
+				if err != nil {
+					t.Fatal(err)
+				}
+				sent = append(sent, p[:n]...)
+				full = n == 0
+			}
+			if !full {
+				t.Fatal("the socket never filled")
+			}
+			got := make([]byte, len(sent))
+			peer.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.ReadFull(peer, got); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, sent) {
+				t.Fatal("the peer read other bytes than were written")
+			}
+			if n, err := s.writevNow([]byte("more"), nil); n != 4 || err != nil {
+				t.Fatalf("after the peer read: writevNow = %d, %v", n, err)
+			}
+		})
+	}
+}
+
 // A close from another goroutine ends a read, wait or writev blocked on the
 // poller with an error that is net.ErrClosed.
 func TestSockIOClosedWhileBlocked(t *testing.T) {
