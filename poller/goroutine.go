@@ -192,6 +192,10 @@ func (t *goConn) shutdown() {
 	t.nc.Close()
 }
 
+// onLoop is false: a handler on the reader may wait for room in the queue
+// although the reader runs flushes at the end of its input, because
+// outbound.beforeWait hands a flush the reader holds to a writer goroutine
+// before the wait.
 func (t *goConn) onLoop() bool { return false }
 
 func (t *goConn) netConn() net.Conn { return t.nc }
