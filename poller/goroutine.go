@@ -14,8 +14,9 @@ import (
 
 // GoEngine drives each connection with goroutines over the standard
 // library: a reader that decodes frames in place from a bufio.Reader and
-// calls the Handler, and, while the connection has bytes to write, a
-// writer that flushes the outbound queue with writev. It serves clients
+// calls the Handler, and, while the connection has bytes to write that
+// the reader does not write itself (below), a writer that flushes the
+// outbound queue with writev. It serves clients
 // (a few connections; dialing is blocking anyway), TLS (crypto/tls needs
 // a blocking net.Conn) and Windows (the runtime's IOCP poller). The codecs, queues and handlers are the
 // same as on the event loops.
