@@ -120,16 +120,8 @@ func testWriteBuffer(t *testing.T, codec *frame.LengthField, c *Conn, cc net.Con
 // connection and the buffer.
 func writeBufferUntilRefused(t *testing.T, policy Policy, fill []byte) (*Conn, *Buffer) {
 	t.Helper()
-	e, err := NewGoEngine(Config{RingSize: 4096, MaxPending: 8 << 10, Policy: policy}, nopHandler{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
 	_, sc := unixPair(t) // the peer never reads
-	c, err := e.Add(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := goEngineConn(t, Config{RingSize: 4096, MaxPending: 8 << 10, Policy: policy}, nopHandler{}, sc)
 	buf := NewBuffer(4096)
 	var refused error
 	for range 10000 {

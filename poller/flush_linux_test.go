@@ -31,16 +31,8 @@ func TestGoEngineReaderFlushes(t *testing.T) {
 	codec := frame.MustLengthField(frame.LengthFieldConfig{})
 	for _, network := range []string{"unix", "tcp"} {
 		t.Run(network, func(t *testing.T) {
-			e, err := NewGoEngine(Config{Codec: codec}, echo{codec})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer e.Close()
 			_, sc, cc := sockPair(t, network)
-			c, err := e.Add(sc)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := goEngineConn(t, Config{Codec: codec}, echo{codec}, sc)
 			var batch []byte
 			for i := range 64 {
 				batch, _ = codec.Append(batch, []byte{byte(i), 'x', 'y', 'z'})
@@ -72,16 +64,8 @@ func TestGoEngineReaderFlushes(t *testing.T) {
 // full, and the replies arrive whole and in order.
 func TestGoEngineReaderFlushFullSocket(t *testing.T) {
 	codec := frame.MustLengthField(frame.LengthFieldConfig{})
-	e, err := NewGoEngine(Config{Codec: codec}, echo{codec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
 	cc, sc := unixPair(t)
-	c, err := e.Add(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := goEngineConn(t, Config{Codec: codec}, echo{codec}, sc)
 	const frames, size = 128, 64 << 10
 	var sent []byte
 	p := make([]byte, size)
@@ -128,15 +112,8 @@ func TestGoEngineHandlerWaitsForRoom(t *testing.T) {
 		return nil
 	}}
 	cfg := Config{Codec: codec, MaxPending: 64 << 10, Policy: PolicyBlock, BlockTimeout: time.Minute}
-	e, err := NewGoEngine(cfg, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
 	cc, sc := unixPair(t)
-	if _, err := e.Add(sc); err != nil {
-		t.Fatal(err)
-	}
+	goEngineConn(t, cfg, h, sc)
 	req, _ := codec.Append(nil, []byte("go"))
 	cc.SetDeadline(time.Now().Add(20 * time.Second))
 	if _, err := cc.Write(req); err != nil {

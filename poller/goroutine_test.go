@@ -102,16 +102,8 @@ func TestGoEngineWriterOnlyWhileWriting(t *testing.T) {
 // flusher state.)
 func TestGoEngineWriterRestarts(t *testing.T) {
 	codec := frame.MustLengthField(frame.LengthFieldConfig{})
-	e, err := NewGoEngine(Config{Codec: codec}, nopHandler{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
 	cc, sc := unixPair(t)
-	c, err := e.Add(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := goEngineConn(t, Config{Codec: codec}, nopHandler{}, sc)
 	const writers, per = 4, 3000
 	var wg sync.WaitGroup
 	for w := range writers {
@@ -218,6 +210,22 @@ func TestCloseRacingWriters(t *testing.T) {
 			}
 		})
 	}
+}
+
+// goEngineConn starts a goroutine engine for cfg and h, closed when the
+// test ends, and adds srv, a connected socket, to it.
+func goEngineConn(t *testing.T, cfg Config, h Handler, srv net.Conn) *Conn {
+	t.Helper()
+	e, err := NewGoEngine(cfg, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	c, err := e.Add(srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // unixPair returns the two ends of a connected Unix socket: the client's
